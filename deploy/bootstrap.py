@@ -1,0 +1,16 @@
+"""Making a cluster ready for the pipeline: topics from the catalog, schemas in the registry."""
+
+from __future__ import annotations
+
+from deploy import topics
+from schemas import registry
+from schemas.config import ConnectionSettings
+
+
+def apply_catalog(settings: ConnectionSettings, out=lambda line: None) -> None:
+    """Idempotent: apply the topic catalog, then register every event schema."""
+    plans = topics.apply(settings, topics.load_catalog())
+    changed = [p for p in plans if p.action != "ok"]
+    out(f"topics           {len(plans)} in catalog, {len(changed)} changed")
+    registered = registry.register_all(registry.connect(settings))
+    out(f"schemas          {len(registered)} registered")

@@ -1,0 +1,91 @@
+"""Connection settings shared by every part of the pipeline.
+
+Environment variables are read here and nowhere else (`from_env`). Everything else receives a
+`ConnectionSettings` and turns it into a client configuration with one method.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
+DEFAULT_SCHEMA_REGISTRY_URL = "http://127.0.0.1:8081/apis/ccompat/v7"
+# Fail fast: an unreachable broker or registry must be reported within seconds, never hang.
+DEFAULT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    bootstrap_servers: str = DEFAULT_BOOTSTRAP_SERVERS
+    schema_registry_url: str = DEFAULT_SCHEMA_REGISTRY_URL
+    database_url: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    kafka_extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def kafka_conf(self, **overrides) -> dict:
+        """A librdkafka configuration dict; callers add their own keys through overrides."""
+        conf = {"bootstrap.servers": self.bootstrap_servers}
+        conf.update(self.kafka_extra)
+        conf.update(overrides)
+        return conf
+
+    def registry_conf(self) -> dict:
+        """Configuration for confluent_kafka's SchemaRegistryClient."""
+        return {
+            "url": self.schema_registry_url,
+            "timeout": max(1, int(self.timeout_s)),
+            "max.retries": 1,
+        }
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> ConnectionSettings:
+    """Settings from KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL and DATABASE_URL.
+
+    `KAFKA_CONF_<KEY>` variables pass extra librdkafka keys for a real cluster, e.g.
+    KAFKA_CONF_SECURITY_PROTOCOL=SASL_SSL becomes security.protocol=SASL_SSL.
+    """
+    env = os.environ if environ is None else environ
+    extra = {
+        key[len("KAFKA_CONF_"):].lower().replace("_", "."): value
+        for key, value in env.items()
+        if key.startswith("KAFKA_CONF_")
+    }
+    return ConnectionSettings(
+        bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_BOOTSTRAP_SERVERS,
+        schema_registry_url=env.get("SCHEMA_REGISTRY_URL") or DEFAULT_SCHEMA_REGISTRY_URL,
+        database_url=env.get("DATABASE_URL") or None,
+        kafka_extra=extra,
+    )
+
+
+@dataclass(frozen=True)
+class LocalPaths:
+    """Where the local stack keeps its state (logs, data, pids) and its downloads."""
+
+    home: str
+    cache: str
+
+
+def paths_from_env(environ: Mapping[str, str] | None = None) -> LocalPaths:
+    """PIPELINE_HOME (default ~/.local/state/event-pipeline) and PIPELINE_CACHE_DIR."""
+    env = os.environ if environ is None else environ
+    user_home = env.get("HOME") or os.path.expanduser("~")
+    state = env.get("XDG_STATE_HOME") or os.path.join(user_home, ".local", "state")
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(user_home, ".cache")
+    return LocalPaths(
+        home=env.get("PIPELINE_HOME") or os.path.join(state, "event-pipeline"),
+        cache=env.get("PIPELINE_CACHE_DIR") or os.path.join(cache, "event-pipeline"),
+    )
+
+
+def external_services(environ: Mapping[str, str] | None = None) -> set[str]:
+    """Which services the environment points at an existing deployment ("kafka", "registry")."""
+    env = os.environ if environ is None else environ
+    found = set()
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        found.add("kafka")
+    if env.get("SCHEMA_REGISTRY_URL"):
+        found.add("registry")
+    return found

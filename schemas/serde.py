@@ -1,0 +1,205 @@
+"""Avro serde for catalog events, built on confluent-kafka's own AvroSerializer/AvroDeserializer.
+
+Values use the Confluent wire format (magic byte 0, 4-byte schema id, Avro body); subjects follow
+the TopicRecordNameStrategy (see SUBJECTS.md). One confluent serializer is built per event type
+and reused, so the schema is parsed once, not per message.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from confluent_kafka.schema_registry import (
+    SchemaRegistryClient,
+    topic_record_subject_name_strategy,
+)
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import MessageField, SerializationContext
+from fastavro import parse_schema
+from fastavro.validation import ValidationError, validate
+
+from schemas import catalog
+from schemas.errors import DeserializationError, SerializationError, UnknownSchemaError
+
+_WIRE_HEADER = struct.Struct(">bI")
+_SCHEMA_NOT_FOUND = 40403
+
+
+class EventSerializer:
+    """Turns `(event_type, dict)` into Confluent-framed Avro bytes plus routing headers.
+
+    With `auto_register=False` (the default for producers) the schema must already be
+    registered (`pipeline schemas register`); the serializer only looks its id up once.
+    """
+
+    def __init__(self, registry: SchemaRegistryClient, *, auto_register: bool = False):
+        self._registry = registry
+        self._auto_register = auto_register
+        self._serializers: dict[str, tuple[AvroSerializer, SerializationContext]] = {}
+        self._lock = threading.Lock()
+
+    def validate(self, event_type: str, event: Mapping[str, Any]) -> None:
+        """Raise SerializationError naming the field if `event` does not match its schema.
+
+        Needs no registry, so callers can reject a bad event before any I/O.
+        """
+        spec = _spec_or_error(event_type)
+        try:
+            validate(_normalise(event), _parsed_schema(spec.name), raise_errors=True)
+        except ValidationError as exc:
+            raise SerializationError(event_type, _explain(exc), field=_field_of(exc)) from None
+
+    def serialize(self, event_type: str, event: Mapping[str, Any]) -> bytes:
+        serializer, ctx = self._serializer_for(event_type)
+        try:
+            return serializer(_normalise(event), ctx)
+        except SchemaRegistryError:
+            raise
+        except Exception as exc:
+            # The fast path does not validate; on failure, validate to name the field.
+            self.validate(event_type, event)
+            raise SerializationError(event_type, str(exc)) from exc
+
+    def _serializer_for(self, event_type: str) -> tuple[AvroSerializer, SerializationContext]:
+        cached = self._serializers.get(event_type)
+        if cached is not None:
+            return cached
+        spec = _spec_or_error(event_type)
+        with self._lock:
+            cached = self._serializers.get(event_type)
+            if cached is None:
+                serializer = AvroSerializer(
+                    self._registry,
+                    spec.schema_str(),
+                    conf={
+                        "auto.register.schemas": self._auto_register,
+                        "subject.name.strategy": topic_record_subject_name_strategy,
+                    },
+                )
+                cached = (serializer, SerializationContext(spec.topic, MessageField.VALUE))
+                self._serializers[event_type] = cached
+        return cached
+
+
+def event_headers(event_type: str, event: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """Kafka headers repeating the routing metadata (ARCHITECTURE.md), plus W3C traceparent."""
+    headers = [
+        (catalog.HEADER_EVENT_TYPE, event_type.encode()),
+        (catalog.HEADER_EVENT_ID, str(event["event_id"]).encode()),
+        (catalog.HEADER_CORRELATION_ID, str(event["correlation_id"]).encode()),
+    ]
+    traceparent = event.get("traceparent") if isinstance(event, Mapping) else None
+    if traceparent:
+        headers.append((catalog.HEADER_TRACEPARENT, str(traceparent).encode()))
+    return headers
+
+
+class EventDeserializer:
+    """Decodes Confluent-framed Avro bytes with the writer schema fetched from the registry."""
+
+    def __init__(self, registry: SchemaRegistryClient):
+        self._registry = registry
+        self._deserializer = AvroDeserializer(registry)
+        self._names: dict[int, str] = {}
+
+    def decode(self, data: bytes | None) -> tuple[str, dict]:
+        """Return `(event_type, record)`; raise DeserializationError on anything undecodable."""
+        schema_id = schema_id_of(data)
+        event_type = self._names.get(schema_id) or self._learn_name(schema_id)
+        try:
+            # No SerializationContext: we need neither subject lookups nor rule execution here.
+            return event_type, self._deserializer(data, None)
+        except SchemaRegistryError as exc:
+            raise _registry_error(schema_id, exc) from exc
+        except Exception as exc:
+            raise DeserializationError(
+                f"schema id {schema_id}: body does not decode ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def _learn_name(self, schema_id: int) -> str:
+        try:
+            schema = self._registry.get_schema(schema_id)
+        except SchemaRegistryError as exc:
+            raise _registry_error(schema_id, exc) from exc
+        name = str(parse_schema_name(schema.schema_str))
+        self._names[schema_id] = name
+        return name
+
+
+def schema_id_of(data: bytes | None) -> int:
+    """The schema id of a Confluent-framed value, or DeserializationError."""
+    if data is None:
+        raise DeserializationError("record has no value (tombstone)")
+    if len(data) < 6:
+        raise DeserializationError(f"value of {len(data)} bytes is too short for the wire format")
+    magic, schema_id = _WIRE_HEADER.unpack_from(data)
+    if magic != 0:
+        raise DeserializationError(
+            f"bad magic byte {magic}: not written by a Confluent schema-registry serializer"
+        )
+    return schema_id
+
+
+def parse_schema_name(schema_str: str) -> str:
+    parsed = json.loads(schema_str)
+    return parsed.get("name", "") if isinstance(parsed, dict) else str(parsed)
+
+
+def _registry_error(schema_id: int, exc: SchemaRegistryError) -> DeserializationError:
+    if exc.http_status_code == 404 or exc.error_code == _SCHEMA_NOT_FOUND:
+        return UnknownSchemaError(f"schema id {schema_id} is not known to the schema registry")
+    return DeserializationError(f"schema id {schema_id}: registry error {exc}")
+
+
+def _spec_or_error(event_type: str) -> catalog.EventType:
+    try:
+        return catalog.event_type(event_type)
+    except KeyError as exc:
+        raise SerializationError(event_type, str(exc.args[0])) from None
+
+
+_parsed: dict[str, Any] = {}
+
+
+def _parsed_schema(event_type: str):
+    parsed = _parsed.get(event_type)
+    if parsed is None:
+        parsed = _parsed[event_type] = parse_schema(catalog.event_type(event_type).schema_dict())
+    return parsed
+
+
+def _normalise(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    # fastavro encodes aware datetimes for timestamp-millis itself; naive ones are ambiguous.
+    occurred_at = event.get("occurred_at")
+    if isinstance(occurred_at, datetime) and occurred_at.tzinfo is None:
+        raise SerializationError("event", "occurred_at must be timezone-aware", field="occurred_at")
+    return event
+
+
+def _explain(exc: ValidationError) -> str:
+    problems = "; ".join(_describe(e) for e in exc.errors) or str(exc)
+    return f"does not match its schema: {problems}"
+
+
+def _describe(error) -> str:
+    field = _short_field(error.field)
+    if error.datum is None:
+        return f"field {field!r} is missing or null, expected {error.schema}"
+    return f"field {field!r} has {error.datum!r} ({type(error.datum).__name__}), expected {error.schema}"
+
+
+def _field_of(exc: ValidationError) -> str | None:
+    return _short_field(exc.errors[0].field) if exc.errors else None
+
+
+def _short_field(path: str | None) -> str | None:
+    # fastavro names fields by full path, e.g. "shop.events.UserRegistered.email".
+    if not path:
+        return path
+    return path.removeprefix(catalog.NAMESPACE + ".").split(".", 1)[-1]
