@@ -7,12 +7,15 @@ the problem and the fix, with a non-zero exit code.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import logging
 import sys
 import warnings
 from pathlib import Path
 
+from deploy.stack import AREAS
 from schemas.errors import PipelineError
 
 EXIT_FAILURE = 1
@@ -67,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
         "--schemas-dir", type=Path, help="directory of .avsc files to check (default: the catalog's)"
     )
     check.set_defaults(func=cmd_schemas_check)
+
+    # Areas add their own commands (worker, replay, dlq, offsets, ...) through
+    # `<area>/cli.py: add_commands(subparsers)`.
+    for area in AREAS:
+        name = f"{area}.cli"
+        if importlib.util.find_spec(area) is not None and importlib.util.find_spec(name):
+            importlib.import_module(name).add_commands(sub)
     return parser
 
 

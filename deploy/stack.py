@@ -8,6 +8,8 @@ SCHEMA_REGISTRY_URL) are used as they are and never started here.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import logging
 import time
@@ -60,12 +62,18 @@ class Stack:
     # -- components -----------------------------------------------------------------------
 
     def components(self) -> list:
-        """Managed components in start order (later issues append their processes here)."""
+        """Managed components in start order: broker, registry, then each area's processes.
+
+        A component has `name`, `log`, `prepare()`, `process() -> ProcessSpec` and
+        `healthy() -> bool`. Areas contribute theirs through `<area>.stack.components(stack)`.
+        """
         managed = []
         if "kafka" not in self.external:
             managed.append(self.kafka)
         if "registry" not in self.external:
             managed.append(self.registry)
+        for area in _areas():
+            managed.extend(area.components(self))
         return managed
 
     def component(self, name: str):
@@ -129,12 +137,15 @@ class Stack:
                 "healthy": running and comp.healthy(),
                 "pid": pid if running else None,
             }
-        return {
+        report = {
             "home": str(self.home),
             "kafka": {"bootstrap_servers": self.settings.bootstrap_servers},
             "schema_registry": {"url": self.settings.schema_registry_url},
-            "components": components,
         }
+        for area in _areas():
+            report.update(area.status(self))
+        report["components"] = components
+        return report
 
     # -- state file -------------------------------------------------------------------------
 
@@ -175,6 +186,19 @@ class Stack:
         else:
             pids[name] = pid
         self._write_state(pids=pids)
+
+
+# Each area may provide `<area>/stack.py` with `components(stack)` and `status(stack)`.
+AREAS = ("producer_django", "streams", "consumers")
+
+
+def _areas():
+    modules = []
+    for area in AREAS:
+        name = f"{area}.stack"
+        if importlib.util.find_spec(area) is not None and importlib.util.find_spec(name):
+            modules.append(importlib.import_module(name))
+    return modules
 
 
 def _tail(path: Path, lines: int = 15) -> str:

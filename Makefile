@@ -1,0 +1,37 @@
+# Two commands for a new user: `make demo` and `make test`. Both build the virtualenv themselves.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-unit bench lint up down clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m deploy.demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -ra
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+up: $(STAMP)
+	$(VENV)/bin/pipeline up
+
+down: $(STAMP)
+	$(VENV)/bin/pipeline down
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Ratio benchmarks; see the README."""

@@ -1,0 +1,1 @@
+"""Local runtime, topic catalog and the `pipeline` command line."""

@@ -1,0 +1,1 @@
+"""Shared layer: Avro event schemas, serde, registry checks and connection settings."""
