@@ -189,7 +189,7 @@ class Stack:
 
 
 # Each area may provide `<area>/stack.py` with `components(stack)` and `status(stack)`.
-AREAS = ("producer_django", "streams", "consumers")
+AREAS = ("producer_django", "streams", "consumers", "consumers.replay")
 
 
 def _areas():

@@ -1,0 +1,241 @@
+"""`pipeline replay`, `pipeline offsets reset` and `pipeline rebuild`: thin argparse layers."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+EXIT_FAILURE = 1
+
+
+def add_commands(subparsers) -> None:
+    replay = subparsers.add_parser(
+        "replay",
+        help="read, filter and export a topic range (or reprocess it into a fresh group)",
+        description="Read TOPIC from --from to --to (half-open; ISO datetimes, offsets, "
+        "'beginning' or 'end'), decoded through the schema registry, as NDJSON on stdout by "
+        "default. Fields marked as personal data in the schemas are masked unless --unmask.",
+    )
+    replay.add_argument("topic")
+    replay.add_argument(
+        "--from",
+        dest="start",
+        metavar="WHEN",
+        help="ISO datetime (UTC if no zone), offset, or 'beginning' (default)",
+    )
+    replay.add_argument(
+        "--to",
+        dest="end",
+        metavar="WHEN",
+        help="exclusive end: ISO datetime, offset, or 'end' (default: the end "
+        "when the replay starts)",
+    )
+    replay.add_argument(
+        "--partition",
+        type=int,
+        action="append",
+        metavar="N",
+        help="only this partition (repeatable)",
+    )
+    replay.add_argument(
+        "--where",
+        action="append",
+        metavar="CLAUSE",
+        help="FIELD OP VALUE, OP in = != > >= < <= ~ (repeatable, all must hold), "
+        "e.g. event_type=OrderPlaced, total_cents>=1000, lines.sku=SKU-1",
+    )
+    replay.add_argument("--limit", type=int, metavar="N", help="stop after N matching records")
+    replay.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "avro", "parquet"),
+        help="output format (default: from --out's extension, else jsonl)",
+    )
+    replay.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
+    replay.add_argument(
+        "--raw",
+        action="store_true",
+        help="skip decoding: export the values' bytes (fast; undecodable data)",
+    )
+    replay.add_argument(
+        "--unmask", action="store_true", help="export fields marked as personal data in clear"
+    )
+    bar = replay.add_mutually_exclusive_group()
+    bar.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    replay.add_argument(
+        "--into-group",
+        metavar="GROUP",
+        help="reprocess the range through --worker under this fresh consumer "
+        "group instead of exporting; the live group is untouched",
+    )
+    replay.add_argument(
+        "--worker",
+        metavar="NAME",
+        help="the worker that reprocesses with --into-group (e.g. notifications)",
+    )
+    replay.set_defaults(func=cmd_replay)
+
+    offsets = subparsers.add_parser("offsets", help="consumer group offsets")
+    osub = offsets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    reset = osub.add_parser(
+        "reset",
+        help="move a stopped group's offsets to a time (dry run unless --execute)",
+        description="Print the per-partition change, then apply it with --execute. Refused "
+        "while the group has active members.",
+    )
+    reset.add_argument("--group", required=True)
+    target = reset.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to-datetime", metavar="WHEN", help="ISO datetime (UTC if no zone)")
+    target.add_argument("--to-offset", type=int, metavar="N")
+    target.add_argument("--to-earliest", action="store_true")
+    target.add_argument("--to-latest", action="store_true")
+    reset.add_argument(
+        "--topic",
+        action="append",
+        help="limit to this topic (repeatable; default: the group's topics)",
+    )
+    reset.add_argument("--execute", action="store_true", help="apply the change (default: dry run)")
+    reset.set_defaults(func=cmd_offsets_reset)
+
+    rebuild = subparsers.add_parser(
+        "rebuild",
+        help="re-derive a table into a new topic and diff it against the live one",
+    )
+    rebuild.add_argument("table", choices=("inventory",))
+    rebuild.add_argument(
+        "--from",
+        dest="start",
+        default="beginning",
+        metavar="WHEN",
+        help="only 'beginning' gives a complete table (the default)",
+    )
+    rebuild.add_argument(
+        "--into",
+        metavar="TOPIC",
+        help="output topic (default: shop.inventory.levels.rebuild-<time>)",
+    )
+    rebuild.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="give up if the rebuild has not caught up after S seconds",
+    )
+    rebuild.add_argument("--keep", action="store_true", help="keep the rebuilt topic")
+    rebuild.set_defaults(func=cmd_rebuild)
+
+
+def _settings():
+    from schemas.config import from_env
+
+    return from_env()
+
+
+def cmd_replay(args) -> int:
+    from consumers.replay.export import choose_format, export
+    from consumers.replay.session import Replay
+
+    settings = _settings()
+    if args.into_group:
+        return _reprocess(args, settings)
+    if args.worker:
+        from consumers.replay.errors import ReplayError
+
+        raise ReplayError("--worker only makes sense with --into-group GROUP")
+    fmt = choose_format(args.format, args.out)
+    replay = Replay(
+        settings,
+        args.topic,
+        args.start,
+        args.end,
+        partitions=args.partition,
+        where=args.where,
+        limit=args.limit,
+        raw=args.raw,
+        unmask=args.unmask,
+    )
+    try:
+        result = export(replay, fmt, args.out, progress=args.progress)
+    finally:
+        replay.close()
+    if result.broken_pipe:
+        # Keep Python from complaining about the closed stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    rate = result.read / result.seconds if result.seconds > 0 else 0.0
+    print(
+        f"replay {args.topic}: {result.written} records written, {result.read} read, "
+        f"{result.undecodable} undecodable, {result.seconds:.1f}s ({rate:,.0f} rec/s)",
+        file=sys.stderr,
+    )
+    if result.undecodable:
+        print(
+            f"replay {args.topic}: error: {result.undecodable} records could not be decoded "
+            "(listed above with partition and offset); export their bytes with --raw",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return 0
+
+
+def _reprocess(args, settings) -> int:
+    from consumers.replay.reprocess import reprocess
+
+    outcome = reprocess(
+        settings,
+        args.topic,
+        args.into_group,
+        worker=args.worker,
+        start=args.start,
+        end=args.end,
+        partitions=args.partition,
+    )
+    print(outcome.describe())
+    return 0
+
+
+def cmd_offsets_reset(args) -> int:
+    from consumers.replay import offsets
+    from consumers.replay.errors import ActiveGroupError
+    from consumers.replay.ranges import BEGINNING, END, Bound, parse_bound
+
+    if args.to_datetime:
+        target = parse_bound(args.to_datetime, BEGINNING)
+        if not target.is_time:
+            from consumers.replay.errors import BadRangeError
+
+            raise BadRangeError(f"--to-datetime {args.to_datetime!r} is not an ISO datetime")
+    elif args.to_offset is not None:
+        target = parse_bound(args.to_offset, BEGINNING)
+    else:
+        target = Bound(BEGINNING if args.to_earliest else END)
+    settings = _settings()
+    plan = offsets.plan_reset(settings, args.group, target, args.topic)
+    print(plan.describe())
+    if not args.execute:
+        if plan.members:
+            raise ActiveGroupError(
+                f"dry run: group {args.group!r} has active members, so --execute would be "
+                "refused; stop its workers first"
+            )
+        print("dry run: nothing changed; add --execute to apply")
+        return 0
+    offsets.apply_reset(settings, plan)
+    print(f"group {args.group}: offsets reset ({len(plan.changes)} partitions)")
+    return 0
+
+
+def cmd_rebuild(args) -> int:
+    from consumers.replay.rebuild import rebuild_inventory
+
+    report = rebuild_inventory(
+        _settings(), start=args.start, into=args.into, timeout_s=args.timeout, keep=args.keep
+    )
+    print(report.describe())
+    return 0 if report.differences == 0 else EXIT_FAILURE

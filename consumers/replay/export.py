@@ -1,0 +1,82 @@
+"""Running one export: a Replay into a writer, with progress and a summary on stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from consumers.replay.errors import ReplayError
+from consumers.replay.progress import ReplayProgress
+from consumers.replay.session import Replay
+from consumers.replay.writers import FORMATS, open_writer
+
+_EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".avro": "avro",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+@dataclass
+class ExportResult:
+    written: int
+    read: int
+    undecodable: int
+    seconds: float
+    broken_pipe: bool = False
+
+
+def choose_format(fmt: str | None, out: str | None) -> str:
+    if fmt:
+        if fmt not in FORMATS:
+            raise ReplayError(f"--format {fmt!r} is unknown; use one of {', '.join(FORMATS)}")
+        return fmt
+    if out and out != "-":
+        return _EXTENSIONS.get(Path(out).suffix.lower(), "jsonl")
+    return "jsonl"
+
+
+def export(
+    replay: Replay, fmt: str, out: str | None, *, progress: bool | None = None, err=None
+) -> ExportResult:
+    """Write every matching record of `replay` to `out` (a path, or stdout for None/"-")."""
+    err = err or sys.stderr
+    to_stdout = out in (None, "-")
+    if to_stdout and fmt in ("avro", "parquet") and sys.stdout.isatty():
+        raise ReplayError(f"--format {fmt} is binary; write it to a file with --out FILE.{fmt}")
+    replay.on_undecodable = lambda item: print(f"undecodable: {item.describe()}", file=err)
+    topic_range = replay.open()
+    schemas = [] if fmt == "jsonl" or (replay.raw and fmt != "avro") else replay.schemas()
+    started = time.monotonic()
+    sink = sys.stdout.buffer if to_stdout else open(out, "wb")  # noqa: SIM115 (closed below)
+    written = 0
+    broken_pipe = False
+    try:
+        writer = open_writer(fmt, sink, raw=replay.raw, schemas=schemas)
+        with ReplayProgress(topic_range.topic, topic_range.size, enabled=progress) as bar:
+            replay.on_progress = bar.update
+            try:
+                for batch in replay.batches():
+                    writer.write(batch)
+                    written += len(batch)
+            except BrokenPipeError:
+                # The reader went away (`| head`): a normal way to stop.
+                broken_pipe = True
+                replay.close()
+            else:
+                bar.update(topic_range.size)
+        if not broken_pipe:
+            writer.close()
+    finally:
+        if not to_stdout:
+            sink.close()
+    stats = replay.stats
+    return ExportResult(
+        written, stats.read, stats.undecodable, time.monotonic() - started, broken_pipe
+    )
