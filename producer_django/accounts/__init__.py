@@ -1,0 +1,1 @@
+"""Shop customers (`POST /api/users/`) and the local dev API token."""

@@ -1,0 +1,1 @@
+"""Products: create, read (cached), change price."""

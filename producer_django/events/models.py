@@ -1,0 +1,83 @@
+"""The outbox table and the per-aggregate version counter."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class OutboxEvent(models.Model):
+    """One event waiting for (or done with) delivery to Kafka.
+
+    Rows of one aggregate are delivered in `id` order, which equals `aggregate_version` order
+    because `publish` takes the aggregate's version row lock before inserting.
+    """
+
+    event_id = models.UUIDField(unique=True, editable=False)
+    event_type = models.CharField(max_length=100)
+    topic = models.CharField(max_length=249)
+    key = models.CharField(max_length=255)
+    aggregate_type = models.CharField(max_length=100)
+    aggregate_id = models.CharField(max_length=255)
+    aggregate_version = models.BigIntegerField()
+    payload = models.JSONField(help_text="The full Avro record, occurred_at in epoch millis.")
+    traceparent = models.CharField(max_length=55, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    available_at = models.DateTimeField(
+        default=timezone.now, help_text="Not retried before this time (backoff after a failure)."
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "events_outbox"
+        verbose_name = "outbox event"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["aggregate_type", "aggregate_id", "aggregate_version"],
+                name="events_outbox_one_row_per_version",
+            )
+        ]
+        indexes = [
+            # The relay's claim reads only pending rows; partial indexes keep that cheap however
+            # many published rows retention keeps.
+            models.Index(
+                fields=["id"], name="events_outbox_pending", condition=Q(published_at__isnull=True)
+            ),
+            models.Index(
+                fields=["aggregate_type", "aggregate_id", "id"],
+                name="events_outbox_pending_agg",
+                condition=Q(published_at__isnull=True),
+            ),
+            models.Index(fields=["published_at"], name="events_outbox_published"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.aggregate_id} v{self.aggregate_version}"
+
+    @property
+    def status(self) -> str:
+        if self.published_at:
+            return "published"
+        return "failing" if self.attempts else "pending"
+
+
+class AggregateVersion(models.Model):
+    """The last `aggregate_version` handed out per aggregate."""
+
+    aggregate_type = models.CharField(max_length=100)
+    aggregate_id = models.CharField(max_length=255)
+    version = models.BigIntegerField()
+
+    class Meta:
+        db_table = "events_aggregate_version"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["aggregate_type", "aggregate_id"], name="events_aggregate_version_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate_type}:{self.aggregate_id} v{self.version}"

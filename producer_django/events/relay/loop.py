@@ -1,0 +1,106 @@
+"""The relay loop: claim a batch, send it, mark it; back off while nothing gets through."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from producer_django.events.relay.sender import KafkaSender, SendResult
+from producer_django.events.relay.store import OutboxStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    poll_interval_s: float
+    backoff_initial_s: float
+    backoff_max_s: float
+    retention_s: float
+    cleanup_interval_s: float
+
+    @classmethod
+    def from_pipeline(cls, conf: dict) -> LoopSettings:
+        return cls(
+            poll_interval_s=conf["POLL_INTERVAL_S"],
+            backoff_initial_s=conf["BACKOFF_INITIAL_S"],
+            backoff_max_s=conf["BACKOFF_MAX_S"],
+            retention_s=conf["RETENTION_S"],
+            cleanup_interval_s=conf["CLEANUP_INTERVAL_S"],
+        )
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    claimed: int
+    delivered: int
+    failed: int
+
+
+class Relay:
+    def __init__(
+        self,
+        store: OutboxStore,
+        sender: KafkaSender,
+        settings: LoopSettings,
+        heartbeat: Callable[[], None] = lambda: None,
+    ):
+        self.store = store
+        self.sender = sender
+        self.settings = settings
+        self.heartbeat = heartbeat
+        self.totals = {"delivered": 0, "failed": 0}
+        self._next_cleanup = 0.0
+
+    def run_once(self) -> BatchOutcome:
+        """One batch: claim heads, produce them, mark the acknowledged ones."""
+        with self.store.batch():
+            rows = self.store.claim()
+            if not rows:
+                return BatchOutcome(0, 0, 0)
+            sent: SendResult = self.sender.send(rows, progress=self.heartbeat)
+            self.store.mark(rows, sent.results)
+        self.totals["delivered"] += sent.delivered
+        self.totals["failed"] += sent.failed
+        return BatchOutcome(len(rows), sent.delivered, sent.failed)
+
+    def run(self, stop: threading.Event, until_empty: bool = False) -> None:
+        """Loop until `stop` is set (SIGTERM), finishing the batch in hand first."""
+        backoff = 0.0
+        while not stop.is_set():
+            self.heartbeat()
+            outcome = self.run_once()
+            self._maybe_cleanup()
+            if outcome.claimed and not outcome.delivered:
+                # Nothing got through: the broker or registry is likely down. Back off.
+                backoff = min(max(backoff * 2, self.settings.backoff_initial_s),
+                              self.settings.backoff_max_s)
+                logger.warning(
+                    "%d events could not be delivered; retrying in %.1fs", outcome.failed, backoff
+                )
+                stop.wait(backoff)
+                continue
+            if backoff and outcome.delivered:
+                logger.info("delivering again")
+            backoff = 0.0
+            if outcome.claimed == 0:
+                if until_empty and not self.store.has_pending():
+                    return
+                stop.wait(self.settings.poll_interval_s)
+
+    def _maybe_cleanup(self) -> None:
+        now = time.monotonic()
+        if now < self._next_cleanup:
+            return
+        self._next_cleanup = now + self.settings.cleanup_interval_s
+        cutoff = timezone.now() - timedelta(seconds=self.settings.retention_s)
+        deleted = self.store.cleanup(cutoff)
+        if deleted:
+            logger.info("deleted %d published rows older than %ss", deleted,
+                        self.settings.retention_s)

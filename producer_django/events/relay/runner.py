@@ -1,0 +1,80 @@
+"""Wiring the relay from the app's settings, and running it until stopped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from django.db import connections
+
+from producer_django.events.conf import connection_settings, pipeline_settings
+from producer_django.events.relay.lock import ClaimLock
+from producer_django.events.relay.loop import LoopSettings, Relay
+from producer_django.events.relay.sender import KafkaSender
+from producer_django.events.relay.store import OutboxStore
+from schemas import registry
+from schemas.serde import EventSerializer
+
+logger = logging.getLogger(__name__)
+
+
+def build_relay(heartbeat=lambda: None, batch_size: int | None = None) -> Relay:
+    conf = pipeline_settings()
+    settings = connection_settings(conf)
+    # check=False: the relay starts (and waits) even while the registry is still coming up.
+    serializer = EventSerializer(registry.connect(settings, check=False))
+    store = OutboxStore(
+        conf["DATABASE"], batch_size or conf["BATCH_SIZE"], conf["BACKOFF_INITIAL_S"],
+        conf["BACKOFF_MAX_S"],
+    )
+    sender = KafkaSender(settings, serializer, conf["MESSAGE_TIMEOUT_MS"])
+    return Relay(store, sender, LoopSettings.from_pipeline(conf), heartbeat=heartbeat)
+
+
+def run_relay(
+    stop: threading.Event,
+    *,
+    heartbeat_path: Path | None = None,
+    until_empty: bool = False,
+    batch_size: int | None = None,
+) -> dict:
+    """Run until `stop` is set (or the outbox is empty with `until_empty`); returns totals."""
+    relay = build_relay(_heartbeat(heartbeat_path), batch_size)
+    lock = None
+    if not relay.store.locks_rows:
+        lock = ClaimLock(_lock_path(relay.store.alias))
+        if not lock.acquire(stop):
+            return relay.totals
+    logger.info(
+        "relay started: database %s (%s), kafka %s", relay.store.alias,
+        "row locks, several relays allowed" if lock is None else "single claimer",
+        relay.sender.settings.bootstrap_servers,
+    )
+    try:
+        relay.run(stop, until_empty=until_empty)
+    finally:
+        relay.sender.close()
+        if lock:
+            lock.release()
+    logger.info("relay stopped: %s", relay.totals)
+    return relay.totals
+
+
+def _lock_path(alias: str) -> str:
+    name = str(connections[alias].settings_dict["NAME"])
+    if name == ":memory:" or name.startswith("file:"):
+        return os.path.join(os.getcwd(), f".relay-{alias}.lock")
+    return name + ".relay.lock"
+
+
+def _heartbeat(path: Path | None):
+    if path is None:
+        return lambda: None
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def beat() -> None:
+        path.touch()
+
+    return beat

@@ -1,0 +1,1 @@
+"""Stock levels: authoritative in the database, changed only under a row lock."""

@@ -1,0 +1,1 @@
+"""Orders: place (stock reserved under a row lock), ship, cancel."""

@@ -1,0 +1,30 @@
+"""Cached GET responses under the keys of docs/CONTRACTS.md (`product:<sku>`, `order:<id>`)."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.db import transaction
+
+
+def product_key(sku: str) -> str:
+    return f"product:{sku}"
+
+
+def order_key(order_id) -> str:
+    return f"order:{order_id}"
+
+
+def cached(key: str, build):
+    """The cached value of `key`, else `build()` (None is not cached: it means 404)."""
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        if value is not None:
+            cache.set(key, value)
+    return value
+
+
+def forget_on_commit(*keys: str) -> None:
+    # The cache-refresher worker also invalidates from CacheInvalidated; dropping our own keys
+    # right after commit means this process never serves its own stale write.
+    transaction.on_commit(lambda: cache.delete_many(list(keys)))

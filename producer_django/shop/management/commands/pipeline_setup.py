@@ -1,0 +1,51 @@
+"""`manage.py pipeline_setup`: make the database ready and ensure the local dev user's token.
+
+Idempotent, run by `pipeline up` before the server starts: migrate, create the cache table,
+create the `dev` superuser once and write its API token (and admin password) to files.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+DEV_USER = "dev"
+
+
+class Command(BaseCommand):
+    help = "Migrate, create the cache table, and ensure the local dev user and API token."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--token-file", type=Path, help="write the dev API token here")
+        parser.add_argument("--password-file", type=Path, help="write the dev admin password here")
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        user, created = get_user_model().objects.get_or_create(
+            username=DEV_USER, defaults={"is_staff": True, "is_superuser": True}
+        )
+        password_file = options["password_file"]
+        if created or (password_file and not password_file.exists()):
+            password = secrets.token_urlsafe(12)
+            user.set_password(password)
+            user.save()
+            if password_file:
+                _write_private(password_file, password)
+        token, _ = Token.objects.get_or_create(user=user)
+        if options["token_file"]:
+            _write_private(options["token_file"], token.key)
+        self.stdout.write(f"database ready; dev user {DEV_USER!r} has an API token")
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")

@@ -1,0 +1,45 @@
+"""GET /api/search/?q= over the `search_index` table the search-indexer worker maintains.
+
+The table's shape is fixed by docs/CONTRACTS.md: FTS5 on SQLite, a tsvector column on
+PostgreSQL. Until the worker has created it, the answer is an empty list.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+TABLE = "search_index"
+LIMIT = 20
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+_SQL = {
+    # Each word quoted, so user input is never parsed as FTS5 query syntax.
+    "sqlite": f"SELECT document_id, kind, title FROM {TABLE} WHERE {TABLE} MATCH %s "
+    f"ORDER BY rank LIMIT {LIMIT}",
+    "postgresql": f"SELECT document_id, kind, title FROM {TABLE} "
+    "WHERE tsv @@ plainto_tsquery('simple', %s) "
+    f"ORDER BY ts_rank(tsv, plainto_tsquery('simple', %s)) DESC, document_id LIMIT {LIMIT}",
+}
+
+
+def search(q: str) -> list[dict]:
+    words = _WORD.findall(q)
+    if not words or TABLE not in connection.introspection.table_names():
+        return []
+    if connection.vendor == "sqlite":
+        params = [" ".join(f'"{w}"' for w in words)]
+    else:
+        params = [" ".join(words)] * 2
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL[connection.vendor], params)
+        rows = cursor.fetchall()
+    return [{"document_id": r[0], "kind": r[1], "title": r[2]} for r in rows]
+
+
+class Search(APIView):
+    def get(self, request):
+        return Response({"results": search(request.query_params.get("q", ""))})

@@ -1,0 +1,97 @@
+"""Settings of the shop project.
+
+Connections come from `schemas.config` (KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL,
+DATABASE_URL, PIPELINE_HOME), the one place that reads the pipeline's environment. Only the
+two Django-specific variables below are read here.
+"""
+
+import os
+from pathlib import Path
+
+from producer_django.dburl import database_config
+from schemas.config import SHOP_CACHE, database_url, from_env, paths_from_env
+
+_connections = from_env()
+_paths = paths_from_env()
+Path(_paths.home).mkdir(parents=True, exist_ok=True)
+
+BASE_DIR = Path(__file__).resolve().parent
+# A fixed key is fine for the local stack only; deployments set DJANGO_SECRET_KEY.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "local-dev-only-not-secret"
+DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "django", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "producer_django.events",
+    "producer_django.shop",
+    "producer_django.accounts",
+    "producer_django.catalog",
+    "producer_django.inventory",
+    "producer_django.orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "producer_django.events.context.CorrelationMiddleware",
+]
+
+ROOT_URLCONF = "producer_django.shop.urls"
+WSGI_APPLICATION = "producer_django.shop.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": database_config(database_url(_connections, _paths))}
+CACHES = {"default": dict(SHOP_CACHE)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PIPELINE = {
+    "PRODUCER_NAME": "shop",
+    "BOOTSTRAP_SERVERS": _connections.bootstrap_servers,
+    "SCHEMA_REGISTRY_URL": _connections.schema_registry_url,
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+STATIC_URL = "static/"
+STATIC_ROOT = Path(_paths.home) / "django" / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"producer_django": {"handlers": ["console"], "level": "INFO"}},
+}
