@@ -79,6 +79,18 @@ def add_commands(subparsers) -> None:
         metavar="NAME",
         help="the worker that reprocesses with --into-group (e.g. notifications)",
     )
+    replay.add_argument(
+        "--live-group",
+        metavar="GROUP",
+        help="with --into-group: the worker's live group, whose processed "
+        "events are not re-sent (default: worker-<NAME>)",
+    )
+    replay.add_argument(
+        "--worker-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="with --into-group: a worker option, e.g. smtp_port=8025",
+    )
     replay.set_defaults(func=cmd_replay)
 
     offsets = subparsers.add_parser("offsets", help="consumer group offsets")
@@ -184,9 +196,28 @@ def cmd_replay(args) -> int:
     return 0
 
 
+def _option_value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    if "," in text:
+        return [part for part in text.split(",") if part]
+    return text
+
+
 def _reprocess(args, settings) -> int:
+    from consumers.options import WorkerOptions
+    from consumers.replay.errors import ReplayError
     from consumers.replay.reprocess import reprocess
 
+    values = {}
+    for item in args.worker_option or ():
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ReplayError(f"--worker-option {item!r}: write KEY=VALUE, e.g. smtp_port=8025")
+        values[key.strip()] = _option_value(value.strip())
     outcome = reprocess(
         settings,
         args.topic,
@@ -195,6 +226,8 @@ def _reprocess(args, settings) -> int:
         start=args.start,
         end=args.end,
         partitions=args.partition,
+        live_group=args.live_group,
+        options=WorkerOptions.from_mapping(values),
     )
     print(outcome.describe())
     return 0

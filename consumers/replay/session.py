@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from consumers.replay import filters
 from consumers.replay.decoding import Decoder, pii_paths
@@ -28,6 +28,7 @@ from consumers.replay.schemas_of_topic import topic_schemas
 from schemas import catalog
 from schemas.config import ConnectionSettings
 from schemas.errors import DeserializationError
+from schemas.serde import schema_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Stats:
 
 
 MAX_KEPT_UNDECODABLE = 1000
+SAMPLE_PER_PARTITION = 200
 
 
 class Replay:
@@ -163,8 +165,37 @@ class Replay:
     def schemas(self) -> list[dict]:
         """The record schemas this topic's values may have (registry subjects + catalog)."""
         if self._schemas is None:
-            self._schemas = topic_schemas(self.registry, self.topic)
+            self._schemas = topic_schemas(self.registry, self.topic) or self._sampled_schemas()
         return self._schemas
+
+    def _sampled_schemas(self) -> list[dict]:
+        """Writer schemas of the first records of each partition in the range.
+
+        For topics whose subjects are not named after them (e.g. a copy of a catalog topic).
+        """
+        if self.range is None or self.range.size == 0:
+            return []
+        head = replace(
+            self.range,
+            partitions=tuple(
+                replace(p, end=min(p.end, p.start + SAMPLE_PER_PARTITION))
+                for p in self.range.partitions
+            ),
+        )
+        decoder = Decoder(self.registry)
+        found: dict[str, dict] = {}
+        consumer = make_consumer(self.settings)
+        try:
+            for messages in read_batches(consumer, head, idle_timeout_s=self.idle_timeout_s):
+                for msg in messages:
+                    try:
+                        writer = decoder.writer_schema(schema_id_of(msg.value()))
+                    except DeserializationError:
+                        continue  # reported with its coordinates when the range is read
+                    found.setdefault(writer.full_name, writer.schema)
+        finally:
+            consumer.close()
+        return list(found.values())
 
     def _check_request(self) -> None:
         payload_clauses = [c for c in self.clauses if not c.on_envelope]
