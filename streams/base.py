@@ -1,0 +1,81 @@
+"""What every stream app shares: the faust App configuration and the schema-backed topics."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from schemas import registry
+from schemas.serde import EventDeserializer, EventSerializer
+from streams.codec import DeadLetteringTopic, EventCodec
+from streams.emit import Emitter
+from streams.settings import StreamSettings
+
+logger = logging.getLogger(__name__)
+
+# A killed worker must leave the group quickly, or the survivors wait for its session to time
+# out before the rebalance completes (faust's default is 60 s).
+SESSION_TIMEOUT_S = 10.0
+HEARTBEAT_INTERVAL_S = 3.0
+
+
+def make_app(settings: StreamSettings) -> faust.App:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    brokers = ";".join(
+        f"kafka://{h.strip()}" for h in settings.connection.bootstrap_servers.split(",")
+    )
+    return faust.App(
+        settings.app_id,
+        broker=brokers,
+        store=settings.store_url,
+        datadir=str(settings.data_dir),
+        autodiscover=False,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        topic_replication_factor=1,
+        topic_partitions=3,
+        # Standby copies would make the local sales summary count partitions twice; a new
+        # owner restores from the changelog instead.
+        table_standby_replicas=0,
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        broker_request_timeout=30.0,
+        producer_acks=-1,
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        canonical_url=settings.web_url,
+        web_in_thread=False,
+    )
+
+
+class Context:
+    """The schema-backed pieces an app's agents use: sources, outputs, dead letters."""
+
+    def __init__(self, app: faust.App, settings: StreamSettings):
+        self.app = app
+        self.settings = settings
+        self.producer_name = settings.app_id
+        # The registry client connects lazily, on the first decode or encode.
+        client = registry.connect(settings.connection, check=False)
+        self.codec = EventCodec(EventDeserializer(client))
+        self.emitter = Emitter(EventSerializer(client))
+        self.dead_letters = app.topic(
+            settings.dead_letter_topic, key_serializer="raw", value_serializer="raw",
+            partitions=3, internal=True,
+        )
+
+    def source(self, name: str, **kwargs) -> DeadLetteringTopic:
+        """A catalog topic whose values arrive decoded as `streams.codec.Event`."""
+        return DeadLetteringTopic(
+            self.app, topics=[name], key_type=bytes, key_serializer="raw",
+            value_serializer=self.codec, dead_letters=self.dead_letters, **kwargs,
+        )
+
+    def output(self, name: str):
+        return self.app.topic(name, key_serializer="raw", value_serializer="raw")
+
+    async def emit(self, topic, event_type: str, record: dict):
+        return await self.emitter.send(topic, event_type, record)

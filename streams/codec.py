@@ -1,0 +1,125 @@
+"""The faust side of `schemas.serde`: agents receive decoded, validated events.
+
+`EventCodec` is a faust codec that turns Confluent-framed Avro into an `Event`; it never
+encodes (derived events are encoded by `streams.emit` with the shared serializer and headers).
+`DeadLetteringTopic` is a faust topic whose undecodable records (bad magic byte, unknown schema
+id, a body that does not match its schema) are copied to the app's dead-letter topic with
+their origin instead of crashing the agent, so the partition keeps flowing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.serializers.codecs import Codec
+
+from schemas.errors import DeserializationError
+from schemas.serde import EventDeserializer
+
+logger = logging.getLogger(__name__)
+
+# Header names shared with the consumer-group workers' dead letters (`pipeline dlq` reads them).
+H_ORIGIN_TOPIC = "origin.topic"
+H_ORIGIN_PARTITION = "origin.partition"
+H_ORIGIN_OFFSET = "origin.offset"
+H_ERROR_TYPE = "error.type"
+H_ERROR_MESSAGE = "error.message"
+H_GROUP = "error.group"
+H_REASON = "dead_letter.reason"
+REASON_POISON = "poison record"
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Event:
+    """A decoded catalog event: its type name and its record (occurred_at as a datetime)."""
+
+    type: str
+    record: dict
+
+    @property
+    def event_id(self) -> str:
+        return self.record["event_id"]
+
+    def occurred_at_ms(self) -> int:
+        return to_millis(self.record["occurred_at"])
+
+
+def to_millis(value: Any) -> int:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return int(value.timestamp() * 1000)
+    return int(value)
+
+
+class EventCodec(Codec):
+    """Decode-only faust codec backed by the registry; raises DeserializationError."""
+
+    def __init__(self, deserializer: EventDeserializer, **kwargs: Any) -> None:
+        self._deserializer = deserializer
+        super().__init__(**kwargs)
+
+    def _loads(self, data: bytes) -> Event:
+        event_type, record = self._deserializer.decode(data)
+        return Event(event_type, record)
+
+    def _dumps(self, obj: Any) -> bytes:
+        raise TypeError("EventCodec only decodes; encode derived events with streams.emit")
+
+    def clone(self, *children: Codec) -> Codec:
+        # faust combines codecs with `|`; this one is always used on its own.
+        return self
+
+
+class DeadLetteringTopic(faust.Topic):
+    """A source topic whose undecodable records go to `dead_letters` and are skipped."""
+
+    def __init__(self, *args: Any, dead_letters: faust.TopicT | None = None, **kwargs: Any):
+        self.dead_letters = dead_letters
+        super().__init__(*args, **kwargs)
+
+    def _clone_args(self) -> dict:
+        return {**super()._clone_args(), "dead_letters": self.dead_letters}
+
+    async def on_key_decode_error(self, exc: Exception, message) -> None:
+        await self._dead_letter(exc, message)
+
+    async def on_value_decode_error(self, exc: Exception, message) -> None:
+        await self._dead_letter(exc, message)
+
+    async def _dead_letter(self, exc: Exception, message) -> None:
+        # faust wraps our DeserializationError in ValueDecodeError; report the original.
+        cause = exc.__cause__ if isinstance(exc.__cause__, DeserializationError) else exc
+        logger.warning(
+            "dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, cause
+        )
+        headers = list(message.headers or [])
+        headers += dead_letter_headers(
+            message.topic, message.partition, message.offset, cause, self.app.conf.id
+        )
+        # Awaiting the delivery keeps the record even if the worker dies right after: faust
+        # has already acked the source offset.
+        fut = await self.dead_letters.send(
+            key=message.key, value=message.value, headers=headers,
+            key_serializer="raw", value_serializer="raw",
+        )
+        await fut
+
+
+def dead_letter_headers(
+    topic: str, partition: int, offset: int, exc: BaseException, group: str
+) -> list[tuple[str, bytes]]:
+    return [
+        (H_ORIGIN_TOPIC, topic.encode()),
+        (H_ORIGIN_PARTITION, str(partition).encode()),
+        (H_ORIGIN_OFFSET, str(offset).encode()),
+        (H_ERROR_TYPE, type(exc).__name__.encode()),
+        (H_ERROR_MESSAGE, str(exc)[:MAX_ERROR_CHARS].encode()),
+        (H_GROUP, group.encode()),
+        (H_REASON, REASON_POISON.encode()),
+    ]

@@ -1,0 +1,125 @@
+"""The inventory app: a changelog-backed table of on-hand stock per SKU, sales windows, and
+the hourly sales summary.
+
+Run it with `faust -A streams.inventory worker` (or `pipeline up`). Settings come from the
+environment through `streams.settings.from_env("inventory")`; the app is built on first
+access to `streams.inventory.app`, never on import.
+
+Flow: ProductCreated (shop.products), OrderPlaced / OrderCancelled (shop.orders) and
+StockAdjusted (shop.inventory) are split into per-SKU changes and re-keyed by SKU onto the
+internal topic `<app id>-stock-changes` (written by faust's own partitioner, so the tables,
+their changelogs and faust's web routing agree on which worker owns a SKU). One agent applies
+each change once (`streams.inventory_state`), publishes InventoryLevel and LowStockDetected, and
+counts units sold (`streams.sales`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+import faust
+
+from streams import inventory_state, sales
+from streams.base import Context, make_app
+from streams.settings import StreamSettings, from_env
+from streams.summary import SummaryJob
+
+logger = logging.getLogger(__name__)
+
+SOURCE_TOPICS = ("shop.products", "shop.orders", "shop.inventory")
+CHANGE_PARTITIONS = 3
+
+
+def build(settings: StreamSettings | None = None) -> faust.App:
+    settings = settings or from_env("inventory")
+    app = make_app(settings)
+    ctx = Context(app, settings)
+    changes = app.topic(
+        f"{settings.app_id}-stock-changes", key_type=str, key_serializer="raw",
+        value_serializer="json", partitions=CHANGE_PARTITIONS, internal=True,
+    )
+    table_args = {
+        "partitions": CHANGE_PARTITIONS,
+        "schema": faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
+    }
+    inventory = app.Table("inventory", **table_args)
+    sold = app.Table("sales", **table_args)
+    levels = ctx.output(settings.levels_topic)
+    alerts = ctx.output(settings.alerts_topic)
+
+    async def split_by_sku(stream):
+        async for event in stream.events():
+            source = f"{event.message.topic}:{event.message.partition}"
+            for change in inventory_state.changes_from(event.value, source, event.message.offset):
+                await changes.send(key=change.sku, value=asdict(change))
+
+    for name in SOURCE_TOPICS:
+        app.agent(ctx.source(name), name=f"split-{name}")(split_by_sku)
+
+    @app.agent(changes, name="apply-stock-changes")
+    async def apply_changes(stream):
+        async for value in stream:
+            change = inventory_state.Change(**value)
+            outcome = inventory_state.apply(
+                inventory.get(change.sku), change,
+                threshold=settings.low_stock_threshold, producer=ctx.producer_name,
+            )
+            if outcome.level is not None:
+                await ctx.emit(levels, "InventoryLevel", outcome.level)
+            if outcome.alert is not None:
+                await ctx.emit(alerts, "LowStockDetected", outcome.alert)
+            # A duplicate writes the same state again: before a crash, the local store may
+            # have taken a write whose changelog record never reached the broker.
+            inventory[change.sku] = outcome.state
+            if change.sold:
+                current = sold.get(change.sku)
+                updated = sales.apply(
+                    current, sku=change.sku, units=change.sold, at_ms=change.occurred_at_ms,
+                    source=change.source, offset=change.offset, key=change.dedupe_key,
+                )
+                sold[change.sku] = updated if updated is not None else current
+
+    _add_views(app, inventory, sold)
+    SummaryJob(app, ctx, sold).install()
+    return app
+
+
+def _add_views(app: faust.App, inventory, sold) -> None:
+    @app.page("/inventory/{sku}")
+    @app.table_route(table=inventory, match_info="sku")
+    async def inventory_of(web, request, sku: str):
+        state = inventory.get(sku)
+        if state is None:
+            return _unknown_sku(web, sku)
+        return web.json(inventory_state.public_view(state))
+
+    @app.page("/sales/{sku}")
+    @app.table_route(table=sold, match_info="sku")
+    async def sales_of(web, request, sku: str):
+        state = sold.get(sku)
+        if state is None:
+            return _unknown_sku(web, sku)
+        return web.json(sales.view(state))
+
+    @app.page("/health")
+    async def health(web, request):
+        return web.json({"app_id": app.conf.id, "rebalancing": bool(app.rebalancing)})
+
+
+def _unknown_sku(web, sku: str):
+    return web.json(
+        {"error": f"unknown SKU {sku!r}: no product, order or stock adjustment names it yet"},
+        status=404,
+    )
+
+
+def __getattr__(name: str):
+    # `faust -A streams.inventory` looks up `app`; build it then, from the environment.
+    if name == "app":
+        app = build()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
