@@ -71,6 +71,7 @@ _ROUTES = [
     ("SearchDocumentDeleted", "shop.search", "document_id"),
     ("CacheInvalidated", "shop.cache", "aggregate_id"),
     ("LowStockDetected", "shop.alerts", "sku"),
+    ("SalesSummaryHourly", "shop.sales.summary", "aggregate_id"),
 ]
 
 EVENT_TYPES: dict[str, EventType] = {name: EventType(name, t, k) for name, t, k in _ROUTES}
@@ -94,4 +95,6 @@ def events_on(topic: str) -> list[EventType]:
 
 @cache
 def _read_schema(path: Path) -> str:
-    return path.read_text()
+    # Compact JSON: the exact string we register is the one serializers look up, and
+    # registries compare it verbatim.
+    return json.dumps(json.loads(path.read_text()), separators=(",", ":"))
