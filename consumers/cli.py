@@ -1,0 +1,127 @@
+"""`pipeline worker <name>` and `pipeline dlq list|show|redrive`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from consumers.handlers import WORKERS
+
+
+def add_commands(subparsers) -> None:
+    worker = subparsers.add_parser(
+        "worker", help="run a consumer-group worker in the foreground (SIGTERM stops it cleanly)"
+    )
+    worker.add_argument("name", choices=WORKERS)
+    worker.add_argument("--group", help="consumer group (default: worker-<name>)")
+    worker.add_argument("--topics", help="comma-separated topics (default: the handler's)")
+    worker.add_argument("--retry-delays", default=None,
+                        help="seconds per retry topic, e.g. 1,10,60 (the default); '' = none")
+    worker.add_argument("--batch-size", type=int, default=None)
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="serve Prometheus metrics on 127.0.0.1:PORT")
+    worker.add_argument("--instance-id", default=None,
+                        help="static membership id: a restart takes its partitions back at once")
+    worker.add_argument("--smtp-host", default=None)
+    worker.add_argument("--smtp-port", type=int, default=None,
+                        help="default: the local stack's SMTP server")
+    worker.set_defaults(func=cmd_worker)
+
+    dlq = subparsers.add_parser("dlq", help="dead-letter topics of the workers")
+    dsub = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ls = dsub.add_parser("list", help="dead letters per worker: total, redriven, pending")
+    ls.add_argument("target", nargs="*", help="worker names or group ids (default: all workers)")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_dlq_list)
+    show = dsub.add_parser("show", help="print dead letters with origin, error and the event")
+    show.add_argument("target", help="worker name or group id")
+    show.add_argument("--limit", type=int, default=20)
+    show.add_argument("--pending", action="store_true", help="only those not yet redriven")
+    show.set_defaults(func=cmd_dlq_show)
+    redrive = dsub.add_parser(
+        "redrive", help="send pending dead letters back to the worker (after a fix)"
+    )
+    redrive.add_argument("target", help="worker name or group id")
+    redrive.add_argument("--limit", type=int, default=None)
+    redrive.set_defaults(func=cmd_dlq_redrive)
+
+
+def _settings():
+    from deploy.stack import Stack
+
+    return Stack().settings
+
+
+def cmd_worker(args) -> int:
+    import logging
+
+    from consumers.options import WorkerOptions, parse_delays
+    from consumers.runtime import run_worker
+    from deploy.stack import Stack
+
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    stack = Stack()
+    changes = {}
+    if args.retry_delays is not None:
+        changes["retry_delays_s"] = parse_delays(args.retry_delays)
+    if args.batch_size is not None:
+        changes["batch_size"] = args.batch_size
+    if args.metrics_port is not None:
+        changes["metrics_port"] = args.metrics_port
+    if args.instance_id is not None:
+        changes["instance_id"] = args.instance_id
+    if args.smtp_host is not None:
+        changes["smtp_host"] = args.smtp_host
+    changes["smtp_port"] = args.smtp_port or _stack_smtp_port(stack)
+    options = WorkerOptions.from_mapping(changes)
+    topics = [t for t in args.topics.split(",") if t] if args.topics else None
+    result = run_worker(args.name, stack.settings, group_id=args.group, topics=topics,
+                        options=options)
+    print(f"worker {args.name} stopped: {result.counts}")
+    return 0
+
+
+def _stack_smtp_port(stack) -> int:
+    from consumers.options import WorkerOptions
+
+    path = Path(stack.home) / "consumers" / "ports.json"
+    try:
+        return int(json.loads(path.read_text())["smtp"])
+    except (OSError, ValueError, KeyError):
+        return WorkerOptions().smtp_port
+
+
+def cmd_dlq_list(args) -> int:
+    from consumers import dlq
+
+    settings = _settings()
+    rows = [dlq.summary(settings, t) for t in (args.target or WORKERS)]
+    if args.json:
+        print(json.dumps([{"group": r.group, "topic": r.topic, "total": r.total,
+                           "redriven": r.redriven, "pending": r.pending} for r in rows],
+                         indent=2))
+        return 0
+    print(f"{'group':<28} {'topic':<32} {'total':>7} {'redriven':>9} {'pending':>8}")
+    for r in rows:
+        print(f"{r.group:<28} {r.topic:<32} {r.total:>7} {r.redriven:>9} {r.pending:>8}")
+    return 0
+
+
+def cmd_dlq_show(args) -> int:
+    from consumers import dlq
+    from schemas import registry
+    from schemas.serde import EventDeserializer
+
+    settings = _settings()
+    deserializer = EventDeserializer(registry.connect(settings))
+    for letter in dlq.read(settings, args.target, pending_only=args.pending, limit=args.limit):
+        print(json.dumps(dlq.describe(letter, deserializer), default=str))
+    return 0
+
+
+def cmd_dlq_redrive(args) -> int:
+    from consumers import dlq
+
+    count = dlq.redrive(_settings(), args.target, limit=args.limit)
+    print(f"redrove {count} dead letters of {dlq.group_of(args.target)} to its first retry topic")
+    return 0

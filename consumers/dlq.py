@@ -1,0 +1,215 @@
+"""Inspecting dead-letter topics and sending their records back after a fix.
+
+A group's dead letters are in `<group>.dlq`. `redrive` produces each record not yet redriven to
+`<group>.retry.1` with its attempts reset and due at once (only that group reads it, so other
+groups never see the record twice), then commits its progress in the consumer group
+`<group>.dlq-redrive`: a record is redriven once, and `list` shows how many are pending.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from consumers import routing
+from consumers.handlers import WORKERS
+from consumers.message import Record
+from schemas.config import ConnectionSettings
+from schemas.errors import DeserializationError, PipelineError, ServiceUnavailable
+from schemas.serde import EventDeserializer
+
+
+class DeadLetterError(PipelineError):
+    """A dead-letter operation cannot be done as asked."""
+
+
+def group_of(target: str) -> str:
+    """`notifications` -> `worker-notifications`; anything else is taken as a group id."""
+    return f"worker-{target}" if target in WORKERS else target
+
+
+@dataclass(frozen=True)
+class DeadLetterSummary:
+    group: str
+    topic: str
+    total: int
+    redriven: int
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.redriven
+
+
+def _redrive_group(group: str) -> str:
+    return f"{group}.dlq-redrive"
+
+
+def _consumer(settings: ConnectionSettings, group: str) -> Consumer:
+    return Consumer(settings.kafka_conf(**{
+        "group.id": _redrive_group(group),
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": True,
+    }))
+
+
+def _partitions(consumer: Consumer, settings: ConnectionSettings, topic: str) -> list[int]:
+    try:
+        metadata = consumer.list_topics(topic, timeout=settings.timeout_s)
+    except KafkaException as exc:
+        raise ServiceUnavailable("Kafka broker", settings.bootstrap_servers, str(exc.args[0]),
+                                 "Start the local stack with `pipeline up`") from exc
+    info = metadata.topics.get(topic)
+    if info is None or info.error is not None or not info.partitions:
+        raise DeadLetterError(
+            f"dead-letter topic {topic!r} does not exist; is the group right? Workers create "
+            f"it on start (known workers: {', '.join(WORKERS)})"
+        )
+    return sorted(info.partitions)
+
+
+def _ranges(consumer, settings, topic) -> dict[int, tuple[int, int, int]]:
+    """{partition: (low, committed-or-low, high)}."""
+    parts = _partitions(consumer, settings, topic)
+    committed = consumer.committed([TopicPartition(topic, p) for p in parts],
+                                   timeout=settings.timeout_s)
+    result = {}
+    for tp in committed:
+        low, high = consumer.get_watermark_offsets(tp, timeout=settings.timeout_s)
+        start = tp.offset if tp.offset >= 0 else low
+        result[tp.partition] = (low, max(start, low), high)
+    return result
+
+
+def summary(settings: ConnectionSettings, target: str) -> DeadLetterSummary:
+    group = group_of(target)
+    topic = routing.dead_letter_topic(group)
+    consumer = _consumer(settings, group)
+    try:
+        ranges = _ranges(consumer, settings, topic)
+    finally:
+        consumer.close()
+    total = sum(high - low for low, _start, high in ranges.values())
+    pending = sum(high - start for _low, start, high in ranges.values())
+    return DeadLetterSummary(group, topic, total, total - pending)
+
+
+def read(settings: ConnectionSettings, target: str, *, pending_only: bool = False,
+         limit: int | None = None) -> Iterator[Record]:
+    """Dead letters of a group in partition order (all of them, or those not yet redriven)."""
+    group = group_of(target)
+    topic = routing.dead_letter_topic(group)
+    consumer = _consumer(settings, group)
+    try:
+        ranges = _ranges(consumer, settings, topic)
+        yield from _read_ranges(consumer, settings, topic, ranges, pending_only, limit)
+    finally:
+        consumer.close()
+
+
+def _read_ranges(consumer, settings, topic, ranges, pending_only, limit):
+    assignment = [
+        TopicPartition(topic, p, start if pending_only else low)
+        for p, (low, start, high) in ranges.items()
+        if high > (start if pending_only else low)
+    ]
+    if not assignment:
+        return
+    ends = {p: high for p, (_l, _s, high) in ranges.items()}
+    consumer.assign(assignment)
+    remaining = {tp.partition for tp in assignment}
+    seen = 0
+    deadline = time.monotonic() + max(30.0, settings.timeout_s * 6)
+    while remaining and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error() is not None:
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                remaining.discard(msg.partition())
+                continue
+            raise KafkaException(msg.error())
+        if msg.offset() >= ends[msg.partition()]:
+            remaining.discard(msg.partition())
+            continue
+        yield Record(topic, msg.value(), msg.key(), msg.partition(), msg.offset(),
+                     list(msg.headers() or []), msg.timestamp()[1])
+        seen += 1
+        if limit is not None and seen >= limit:
+            return
+        if msg.offset() + 1 >= ends[msg.partition()]:
+            remaining.discard(msg.partition())
+    if remaining:
+        raise DeadLetterError(f"timed out reading {topic} partitions {sorted(remaining)}")
+
+
+def describe(letter: Record, deserializer: EventDeserializer | None) -> dict:
+    """A dead letter as a JSON-friendly dict: origin, attempts, error, decoded event."""
+    h = {k: (v.decode("utf-8", "replace") if v is not None else None)
+         for k, v in letter.headers()}
+    key = letter.key()
+    out = {
+        "partition": letter.partition(),
+        "offset": letter.offset(),
+        "key": key.decode("utf-8", "replace") if key else None,
+        "origin": f"{h.get(routing.H_ORIGIN_TOPIC)}[{h.get(routing.H_ORIGIN_PARTITION)}]"
+                  f"@{h.get(routing.H_ORIGIN_OFFSET)}",
+        "attempts": int(h.get(routing.H_ATTEMPT) or 0),
+        "reason": h.get(routing.H_REASON),
+        "error": f"{h.get(routing.H_ERROR_TYPE)}: {h.get(routing.H_ERROR_MESSAGE)}",
+        "headers": h,
+    }
+    if deserializer is not None:
+        try:
+            event_type, data = deserializer.decode(letter.value())
+            out["event_type"] = event_type
+            out["event"] = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                            for k, v in data.items()}
+        except DeserializationError as exc:
+            out["undecodable"] = str(exc)
+            out["value_prefix_hex"] = (letter.value() or b"")[:32].hex()
+    return out
+
+
+def redrive(settings: ConnectionSettings, target: str, *, limit: int | None = None) -> int:
+    """Send pending dead letters back to the group's first retry topic; returns how many."""
+    group = group_of(target)
+    topic = routing.dead_letter_topic(group)
+    destination = routing.retry_topic(group, 1)
+    consumer = _consumer(settings, group)
+    producer = Producer(settings.kafka_conf(**{"enable.idempotence": True, "acks": "all"}))
+    errors: list[str] = []
+    try:
+        metadata = consumer.list_topics(destination, timeout=settings.timeout_s)
+        info = metadata.topics.get(destination)
+        if info is None or info.error is not None:
+            raise DeadLetterError(
+                f"{destination} does not exist: group {group} runs without retries; start its "
+                "worker with retry delays (the default) before redriving"
+            )
+        ranges = _ranges(consumer, settings, topic)
+        progress: dict[int, int] = {}
+        count = 0
+        for letter in _read_ranges(consumer, settings, topic, ranges, True, limit):
+            producer.produce(
+                destination, key=letter.key(), value=letter.value(),
+                headers=routing.redrive_headers(letter, int(time.time() * 1000)),
+                on_delivery=lambda err, msg: errors.append(str(err)) if err else None,
+            )
+            progress[letter.partition()] = letter.offset() + 1
+            count += 1
+        remaining = producer.flush(30)
+        if remaining or errors:
+            raise DeadLetterError(
+                f"{remaining} redriven records unacknowledged ({errors[:3]}); nothing was "
+                "marked as redriven, run the command again"
+            )
+        if progress:
+            consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in progress.items()],
+                            asynchronous=False)
+        return count
+    finally:
+        consumer.close()

@@ -1,0 +1,50 @@
+"""The handler interface: what a worker calls for each decoded event.
+
+A handler declares how its effect relates to the inbox (`consumers.inbox`):
+
+- `transactional = True`: `handle(event, tx)` writes to the shop database through `tx`; the
+  runtime records the event id in the same transaction, so the effect happens exactly once.
+- `transactional = False`: the effect is outside the database (SMTP, a cache backend);
+  the runtime skips events already recorded, calls `handle(event, None)`, and records the id
+  right after it returns.
+
+Raising from `handle` sends the record to the next retry topic, or to the dead-letter topic
+after the last attempt. Raise `PermanentFailure` to skip the retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from consumers.db import Transaction
+from consumers.message import Event
+from schemas.errors import PipelineError
+
+
+class WorkerContext(Protocol):
+    """What a handler may use when it opens: the worker's name, options and database."""
+
+    name: str
+
+    @property
+    def options(self): ...
+
+    @property
+    def database(self): ...
+
+
+class Handler(Protocol):
+    name: str
+    topics: Sequence[str]
+    transactional: bool
+
+    def open(self, context: WorkerContext) -> None: ...
+
+    def handle(self, event: Event, tx: Transaction | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PermanentFailure(PipelineError):
+    """The event can never be handled as it is (bad template, bad params): dead-letter it now."""

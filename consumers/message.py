@@ -1,0 +1,77 @@
+"""The message a handler sees, typed against a small Protocol so handlers run without a broker.
+
+`confluent_kafka.Message` cannot be built from Python; `Record` can, and both satisfy
+`Message`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Message(Protocol):
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+    def headers(self) -> list[tuple[str, bytes]] | None: ...
+    def timestamp(self) -> tuple[int, int]: ...
+
+
+@dataclass
+class Record:
+    """A plain `Message` for unit tests and for records rebuilt from a dead-letter topic."""
+
+    topic_: str
+    value_: bytes | None
+    key_: bytes | None = None
+    partition_: int = 0
+    offset_: int = 0
+    headers_: list[tuple[str, bytes]] = field(default_factory=list)
+    timestamp_ms: int = 0
+
+    def topic(self) -> str:
+        return self.topic_
+
+    def partition(self) -> int:
+        return self.partition_
+
+    def offset(self) -> int:
+        return self.offset_
+
+    def key(self) -> bytes | None:
+        return self.key_
+
+    def value(self) -> bytes | None:
+        return self.value_
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return list(self.headers_)
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, self.timestamp_ms)
+
+
+def header(message: Message, name: str) -> str | None:
+    """The last value of header `name`, decoded, or None."""
+    found = None
+    for key, value in message.headers() or ():
+        if key == name and value is not None:
+            found = value.decode("utf-8", errors="replace")
+    return found
+
+
+@dataclass(frozen=True)
+class Event:
+    """A decoded record: what handlers receive."""
+
+    event_type: str
+    data: dict[str, Any]
+    message: Message
+    attempt: int = 1
+
+    @property
+    def event_id(self) -> str:
+        return str(self.data["event_id"])

@@ -1,0 +1,76 @@
+"""Prometheus metrics of one worker, in a registry of its own (several workers may share a
+process in tests)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+logger = logging.getLogger(__name__)
+
+OUTCOMES = ("handled", "duplicate", "retried", "dead_lettered")
+
+
+class WorkerMetrics:
+    def __init__(self, worker: str, group: str):
+        self.worker = worker
+        self.registry = CollectorRegistry()
+        labels = {"worker": worker, "group": group}
+        self._labels = labels
+        self.records = Counter(
+            "pipeline_worker_records", "Records by outcome: handled, duplicate (already in the "
+            "inbox), retried, dead_lettered", [*labels, "outcome"], registry=self.registry,
+        )
+        self.failures = Counter(
+            "pipeline_worker_failures", "Handler or decode failures by exception type",
+            [*labels, "error_type"], registry=self.registry,
+        )
+        self.lag = Gauge(
+            "pipeline_worker_consumer_lag", "Records behind the partition end (from librdkafka "
+            "statistics)", [*labels, "topic", "partition"], registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "pipeline_worker_batch_seconds", "Time to handle one consumed batch", list(labels),
+            registry=self.registry,
+        )
+        self.ready = Gauge(
+            "pipeline_worker_ready", "1 once the worker consumes", list(labels),
+            registry=self.registry,
+        )
+        for outcome in OUTCOMES:
+            self.records.labels(**labels, outcome=outcome)
+        self.ready.labels(**labels).set(0)
+
+    def serve(self, port: int) -> None:
+        start_http_server(port, addr="127.0.0.1", registry=self.registry)
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        self.records.labels(**self._labels, outcome=outcome).inc(n)
+
+    def failed(self, error: BaseException) -> None:
+        self.failures.labels(**self._labels, error_type=type(error).__name__).inc()
+
+    def set_ready(self, ready: bool) -> None:
+        self.ready.labels(**self._labels).set(1 if ready else 0)
+
+    def observe_batch(self, seconds: float) -> None:
+        self.batch_seconds.labels(**self._labels).observe(seconds)
+
+    def on_statistics(self, stats_json: str) -> None:
+        """librdkafka `stats_cb`: per-partition consumer_lag."""
+        try:
+            stats = json.loads(stats_json)
+        except ValueError:
+            logger.warning("unparseable librdkafka statistics ignored")
+            return
+        for topic, tstats in stats.get("topics", {}).items():
+            for pid, pstats in tstats.get("partitions", {}).items():
+                lag = pstats.get("consumer_lag", -1)
+                if pid == "-1" or lag is None or lag < 0:
+                    continue
+                self.lag.labels(**self._labels, topic=topic, partition=pid).set(lag)
+
+    def value(self, outcome: str) -> float:
+        return self.records.labels(**self._labels, outcome=outcome)._value.get()

@@ -1,0 +1,555 @@
+"""The worker runtime: one consumer group, one handler, batches, inbox, retries, dead letters.
+
+Entry point::
+
+    run_worker(name, settings, *, group_id=None, stop_at_offsets=None, topics=None,
+               handler=None, options=None, database_url=None, home=None) -> WorkerResult
+
+- `name` picks a handler from `consumers.handlers.HANDLERS` (or pass `handler=`); the consumer
+  group is `worker-<name>` unless `group_id` is given.
+- `stop_at_offsets` ({(topic, partition): end_offset} or a list of TopicPartition) makes the run
+  bounded, e.g. to reprocess a range into a fresh group: records at or past `end_offset` are not
+  handled, and `run_worker` returns once every listed partition has reached its end. A bounded
+  run has no retry topics (a failure goes to the group's dead-letter topic at once, where
+  `pipeline dlq` shows it) and reads from the earliest offset when the group has none.
+- It returns on SIGTERM/SIGINT (when called from the main thread), on `stop_event.set()`, or at
+  the end of a bounded run; it always finishes the current batch, commits and closes.
+
+Per batch (`consume(batch_size)`): decode each record with `schemas.serde.EventDeserializer`;
+skip it if the group's inbox already has its event id; otherwise run the handler (see
+`consumers.handler` for transactional and non-transactional effects); a failure is produced to
+the next retry topic or the dead-letter topic. Then the database transaction commits, the
+producer is flushed, and only then are the offsets stored (`enable.auto.offset.store=false`);
+librdkafka commits stored offsets every second, on partition revocation and on close.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from consumers import routing
+from consumers.db import Database, Transaction
+from consumers.handler import Handler, PermanentFailure
+from consumers.inbox import Inbox
+from consumers.message import Event, Message
+from consumers.metrics import WorkerMetrics
+from consumers.options import WorkerOptions
+from schemas import registry
+from schemas.config import ConnectionSettings, LocalPaths, database_url, paths_from_env
+from schemas.errors import DeserializationError, PipelineError, ServiceUnavailable
+from schemas.serde import EventDeserializer
+
+logger = logging.getLogger(__name__)
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_RETRY_TOPIC_RETENTION_MS = "604800000"
+_DLQ_RETENTION_MS = "-1"
+
+
+class DeliveryFailed(PipelineError):
+    """A retry or dead-letter record was not acknowledged by the broker; offsets not stored."""
+
+    retriable = True
+
+
+@dataclass
+class WorkerResult:
+    group_id: str
+    counts: dict[str, int] = field(default_factory=dict)
+    # Next offset per partition after the last batch (what was stored for commit).
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+def group_for(name: str) -> str:
+    return f"worker-{name}"
+
+
+class _Context:
+    def __init__(self, name: str, options: WorkerOptions, database: Database):
+        self.name = name
+        self.options = options
+        self.database = database
+
+
+class Worker:
+    def __init__(
+        self,
+        handler: Handler,
+        settings: ConnectionSettings,
+        *,
+        group_id: str,
+        database_url: str,
+        options: WorkerOptions | None = None,
+        topics: Sequence[str] | None = None,
+        stop_at_offsets: Mapping[tuple[str, int], int] | None = None,
+        stop_event: threading.Event | None = None,
+        name: str | None = None,
+    ):
+        self.handler = handler
+        self.name = name or handler.name
+        self.settings = settings
+        self.group_id = group_id
+        self.options = options or WorkerOptions()
+        self.stop_at = dict(stop_at_offsets) if stop_at_offsets is not None else None
+        if self.stop_at is not None:
+            self.options = self.options.replace(retry_delays_s=())
+        self.source_topics = list(topics or handler.topics)
+        self.retry_topics = [
+            routing.retry_topic(group_id, n)
+            for n in range(1, len(self.options.retry_delays_s) + 1)
+        ]
+        self.stop_event = stop_event or threading.Event()
+        self.database = Database(database_url)
+        self.inbox = Inbox(self.database, group_id)
+        self.metrics = WorkerMetrics(self.name, group_id)
+        self.result = WorkerResult(group_id)
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._deserializer: EventDeserializer | None = None
+        # Retry partitions paused until their head record is due: {(topic, partition): due_ms}.
+        self._paused: dict[tuple[str, int], int] = {}
+        self._delivery_errors: list[str] = []
+        self._reached: set[tuple[str, int]] = set()
+        self._last_bound_check = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def run(self, on_ready: Callable[[Worker], None] | None = None) -> WorkerResult:
+        try:
+            self._open()
+            if on_ready is not None:
+                on_ready(self)
+            while not self.stop_event.is_set():
+                if self.stop_at is not None and self._bounded_run_done():
+                    break
+                self._resume_due()
+                messages = self._consumer.consume(
+                    self.options.batch_size, timeout=self.options.poll_timeout_s
+                )
+                if messages:
+                    started = time.monotonic()
+                    self._process_batch(messages)
+                    self.metrics.observe_batch(time.monotonic() - started)
+        finally:
+            self._close()
+        return self.result
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _open(self) -> None:
+        client = registry.connect(self.settings)
+        self._deserializer = EventDeserializer(client)
+        self.database.connect()
+        self.inbox.create()
+        self.handler.open(_Context(self.name, self.options, self.database))
+        ensure_topics(self.settings, routing.group_topics(self.group_id, len(self.retry_topics)))
+        self._producer = Producer(
+            self.settings.kafka_conf(
+                **{
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 5,
+                    "client.id": f"{self.group_id}-router",
+                }
+            )
+        )
+        self._consumer = Consumer(self._consumer_conf())
+        self._check_broker()
+        self._consumer.subscribe(
+            self.source_topics + self.retry_topics,
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        self.metrics.set_ready(True)
+        logger.info("worker %s consuming %s as group %s", self.name,
+                    self.source_topics + self.retry_topics, self.group_id)
+
+    def _consumer_conf(self) -> dict:
+        conf = {
+            "group.id": self.group_id,
+            "client.id": self.group_id,
+            "enable.auto.offset.store": False,
+            "enable.auto.commit": True,
+            "auto.commit.interval.ms": self.options.auto_commit_interval_ms,
+            "auto.offset.reset": "earliest",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "enable.partition.eof": False,
+            # Pick up topics created after the worker started within seconds, not minutes.
+            "topic.metadata.refresh.interval.ms": 5000,
+            "statistics.interval.ms": self.options.statistics_interval_ms,
+            "stats_cb": self.metrics.on_statistics,
+            "error_cb": self._on_client_error,
+            # A crashed member's partitions move on after 10 s; a restarted member with the same
+            # instance id (static membership) takes them back at once.
+            "session.timeout.ms": 10000,
+        }
+        if self.options.instance_id:
+            conf["group.instance.id"] = self.options.instance_id
+        return self.settings.kafka_conf(**conf)
+
+    def _check_broker(self) -> None:
+        try:
+            self._consumer.list_topics(timeout=self.settings.timeout_s)
+        except KafkaException as exc:
+            raise ServiceUnavailable(
+                "Kafka broker", self.settings.bootstrap_servers, str(exc.args[0]),
+                "Start the local stack with `pipeline up`, or set KAFKA_BOOTSTRAP_SERVERS",
+            ) from exc
+
+    def _close(self) -> None:
+        self.metrics.set_ready(False)
+        try:
+            if self._consumer is not None:
+                self._commit()
+                self._consumer.close()
+        finally:
+            try:
+                if self._producer is not None:
+                    self._producer.flush(self.settings.timeout_s)
+                self.handler.close()
+            finally:
+                self.database.close()
+
+    # -- the batch --------------------------------------------------------------------------
+
+    def _process_batch(self, messages: list) -> None:
+        next_offsets: dict[tuple[str, int], int] = {}
+        blocked: set[tuple[str, int]] = set()
+        pending: list[tuple[Message, BaseException, str | None]] = []
+        counts: dict[str, int] = {}
+        tx_scope = self.database.transaction() if self.handler.transactional else None
+        tx = tx_scope.__enter__() if tx_scope is not None else None
+        try:
+            for msg in messages:
+                if msg.error() is not None:
+                    self._on_consume_error(msg.error())
+                    continue
+                tp = (msg.topic(), msg.partition())
+                if tp in blocked:
+                    continue
+                if self.stop_at is not None and msg.offset() >= self.stop_at.get(tp, 1 << 62):
+                    blocked.add(tp)
+                    self._reached.add(tp)
+                    continue
+                if tp[0] in self.retry_topics and self._not_yet_due(msg):
+                    blocked.add(tp)
+                    continue
+                outcome = self._handle_one(msg, tx, pending)
+                counts[outcome] = counts.get(outcome, 0) + 1
+                next_offsets[tp] = msg.offset() + 1
+        except BaseException as exc:
+            if tx_scope is not None:
+                tx_scope.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if tx_scope is not None:
+            tx_scope.__exit__(None, None, None)
+        for msg, error, reason in pending:
+            outcome = "dead_lettered" if self._route(msg, error, reason) else "retried"
+            counts[outcome] = counts.get(outcome, 0) + 1
+        self._flush()
+        self._store(next_offsets)
+        for outcome, n in counts.items():
+            if outcome != "failed":
+                self.metrics.count(outcome, n)
+                self.result.counts[outcome] = self.result.counts.get(outcome, 0) + n
+
+    def _handle_one(self, msg: Message, tx: Transaction | None, pending: list) -> str:
+        try:
+            event_type, data = self._deserializer.decode(msg.value())
+        except DeserializationError as exc:
+            self.metrics.failed(exc)
+            pending.append((msg, exc, routing.REASON_POISON))
+            return "failed"
+        event = Event(event_type, data, msg, routing.attempts_so_far(msg) + 1)
+        now_ms = int(time.time() * 1000)
+        try:
+            if tx is not None:
+                with tx.savepoint():
+                    if not self.inbox.claim(tx, event.event_id, event_type, now_ms):
+                        return "duplicate"
+                    self.handler.handle(event, tx)
+            else:
+                if self.inbox.seen(event.event_id):
+                    return "duplicate"
+                self.handler.handle(event, None)
+                # Recorded at once: a crash after this line cannot repeat the effect.
+                self.inbox.record(event.event_id, event_type, int(time.time() * 1000))
+        except PermanentFailure as exc:
+            self._log_failure(event, exc)
+            pending.append((msg, exc, routing.REASON_PERMANENT))
+            return "failed"
+        except Exception as exc:
+            # Any handler failure is routed (retry topic or dead letters), never swallowed.
+            self._log_failure(event, exc)
+            pending.append((msg, exc, None))
+            return "failed"
+        return "handled"
+
+    def _log_failure(self, event: Event, exc: BaseException) -> None:
+        self.metrics.failed(exc)
+        logger.warning("%s: %s %s attempt %d failed: %s: %s", self.name, event.event_type,
+                       event.event_id, event.attempt, type(exc).__name__, exc)
+
+    def _route(self, msg: Message, error: BaseException, reason: str | None) -> bool:
+        """Produce the failed record to its next hop; True if that is the dead-letter topic."""
+        hop = routing.next_hop(msg, self.group_id, self.options.retry_delays_s, error,
+                               reason=reason)
+        if hop.dead_letter:
+            logger.error("%s: dead-lettered %s[%s]@%s to %s: %s: %s", self.name, msg.topic(),
+                         msg.partition(), msg.offset(), hop.topic, type(error).__name__, error)
+        self._produce(hop.topic, hop.key, hop.value, hop.headers)
+        return hop.dead_letter
+
+    def _produce(self, topic, key, value, headers) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, headers=headers,
+                                       on_delivery=self._on_delivery)
+                return
+            except BufferError:
+                # Local queue full: serve delivery reports until there is room.
+                self._producer.poll(0.1)
+
+    def _on_delivery(self, err, msg) -> None:
+        if err is not None:
+            self._delivery_errors.append(f"{msg.topic()}: {err}")
+
+    def _flush(self) -> None:
+        remaining = self._producer.flush(max(self.settings.timeout_s, 30.0))
+        if remaining or self._delivery_errors:
+            errors, self._delivery_errors = self._delivery_errors, []
+            raise DeliveryFailed(
+                f"{remaining} retry/dead-letter records unacknowledged, errors: {errors[:3]}; "
+                "offsets of this batch were not stored, so it will be redelivered"
+            )
+
+    def _store(self, next_offsets: dict[tuple[str, int], int]) -> None:
+        if not next_offsets:
+            return
+        self._consumer.store_offsets(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
+        )
+        self.result.positions.update(next_offsets)
+
+    def _commit(self) -> None:
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                logger.warning("%s: commit failed: %s", self.name, exc)
+
+    # -- retry delays -------------------------------------------------------------------------
+
+    def _not_yet_due(self, msg: Message) -> bool:
+        due = routing.due_at_ms(msg)
+        now_ms = int(time.time() * 1000)
+        if due is None or due <= now_ms:
+            return False
+        # Retry topics hold records in due order (one delay per topic): wait on the head record
+        # without blocking any other partition.
+        tp = TopicPartition(msg.topic(), msg.partition(), msg.offset())
+        self._consumer.pause([tp])
+        self._consumer.seek(tp)
+        self._paused[(msg.topic(), msg.partition())] = due
+        return True
+
+    def _resume_due(self) -> None:
+        if not self._paused:
+            return
+        now_ms = int(time.time() * 1000)
+        due = [tp for tp, at in self._paused.items() if at <= now_ms]
+        if due:
+            self._consumer.resume([TopicPartition(t, p) for t, p in due])
+            for tp in due:
+                del self._paused[tp]
+
+    # -- rebalance callbacks ------------------------------------------------------------------
+
+    def _on_assign(self, consumer, partitions) -> None:
+        logger.info("%s: assigned %s", self.name, [(p.topic, p.partition) for p in partitions])
+
+    def _on_revoke(self, consumer, partitions) -> None:
+        # Called between batches, so every stored offset belongs to a finished effect.
+        self._commit()
+        for p in partitions:
+            self._paused.pop((p.topic, p.partition), None)
+
+    def _on_lost(self, consumer, partitions) -> None:
+        for p in partitions:
+            self._paused.pop((p.topic, p.partition), None)
+
+    def _on_client_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            logger.error("%s: fatal client error: %s", self.name, err)
+            self.stop_event.set()
+        else:
+            logger.warning("%s: client error: %s", self.name, err)
+
+    def _on_consume_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            raise KafkaException(err)
+        # e.g. a subscribed topic that does not exist yet: librdkafka keeps retrying.
+        logger.warning("%s: consume error: %s", self.name, err)
+
+    # -- bounded runs -------------------------------------------------------------------------
+
+    def _bounded_run_done(self) -> bool:
+        pending = [tp for tp in self.stop_at if tp not in self._reached]
+        if not pending:
+            return True
+        # The checks below ask the broker: at most once a second.
+        now = time.monotonic()
+        if now - self._last_bound_check < 1.0:
+            return False
+        self._last_bound_check = now
+        tps = [TopicPartition(t, p) for t, p in pending]
+        for tp in self._consumer.position(tps) if self._assigned(tps) else []:
+            end = self.stop_at[(tp.topic, tp.partition)]
+            if tp.offset != OFFSET_INVALID and tp.offset >= end:
+                self._reached.add((tp.topic, tp.partition))
+        for (t, p), end in self.stop_at.items():
+            if (t, p) in self._reached:
+                continue
+            done = self.result.positions.get((t, p))
+            if done is not None and done >= end:
+                self._reached.add((t, p))
+                continue
+            low, _high = self._consumer.get_watermark_offsets(
+                TopicPartition(t, p), timeout=self.settings.timeout_s, cached=False
+            )
+            if end <= low:
+                self._reached.add((t, p))
+        return all(tp in self._reached for tp in self.stop_at)
+
+    def _assigned(self, tps: list[TopicPartition]) -> bool:
+        assigned = {(a.topic, a.partition) for a in self._consumer.assignment()}
+        return all((tp.topic, tp.partition) in assigned for tp in tps)
+
+
+def ensure_topics(settings: ConnectionSettings, names: list[str], partitions: int = 3) -> None:
+    """Create the group's retry and dead-letter topics if missing (idempotent).
+
+    The default groups' topics are also in the catalog (deploy/topics.toml); a fresh group
+    (e.g. a replay) gets its own here.
+    """
+    admin = AdminClient(settings.kafka_conf())
+    try:
+        existing = set(admin.list_topics(timeout=settings.timeout_s).topics)
+    except KafkaException as exc:
+        raise ServiceUnavailable(
+            "Kafka broker", settings.bootstrap_servers, str(exc.args[0]),
+            "Start the local stack with `pipeline up`, or set KAFKA_BOOTSTRAP_SERVERS",
+        ) from exc
+    missing = [n for n in names if n not in existing]
+    if not missing:
+        return
+    new = [
+        NewTopic(n, num_partitions=partitions, replication_factor=1 if _single_broker(admin)
+                 else 3, config={"retention.ms": _DLQ_RETENTION_MS if n.endswith(".dlq")
+                                 else _RETRY_TOPIC_RETENTION_MS})
+        for n in missing
+    ]
+    for name, future in admin.create_topics(new, operation_timeout=30).items():
+        try:
+            future.result(timeout=60)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+            logger.debug("topic %s created concurrently", name)
+
+
+def _single_broker(admin: AdminClient) -> bool:
+    return len(admin.list_topics(timeout=10).brokers) < 3
+
+
+def _normalise_stop_at(stop_at) -> dict[tuple[str, int], int] | None:
+    if stop_at is None:
+        return None
+    if isinstance(stop_at, Mapping):
+        return {(t, int(p)): int(o) for (t, p), o in stop_at.items()}
+    return {(tp.topic, tp.partition): int(tp.offset) for tp in stop_at}
+
+
+def run_worker(
+    name: str,
+    settings: ConnectionSettings,
+    *,
+    group_id: str | None = None,
+    stop_at_offsets=None,
+    topics: Sequence[str] | None = None,
+    handler: Handler | None = None,
+    options: WorkerOptions | None = None,
+    database_url: str | None = None,
+    paths: LocalPaths | None = None,
+    stop_event: threading.Event | None = None,
+    on_ready: Callable[[Worker], None] | None = None,
+) -> WorkerResult:
+    """Run one worker until stopped (see the module docstring). Raises PipelineError subclasses
+    for known failures (unknown worker, unreachable broker/registry, bad settings)."""
+    from consumers.handlers import make_handler
+
+    options = options or WorkerOptions()
+    if handler is None:
+        handler = make_handler(name)
+    url = database_url or _default_database_url(settings, paths)
+    worker = Worker(
+        handler,
+        settings,
+        group_id=group_id or group_for(name),
+        database_url=url,
+        options=options,
+        topics=topics,
+        stop_at_offsets=_normalise_stop_at(stop_at_offsets),
+        stop_event=stop_event,
+        name=name,
+    )
+    if options.metrics_port:
+        worker.metrics.serve(options.metrics_port)
+    restore = _install_signal_handlers(worker.stop_event)
+    try:
+        return worker.run(on_ready)
+    finally:
+        restore()
+
+
+def _default_database_url(settings: ConnectionSettings, paths: LocalPaths | None) -> str:
+    paths = paths or paths_from_env()
+    Path(paths.home).mkdir(parents=True, exist_ok=True)
+    return database_url(settings, paths)
+
+
+def _install_signal_handlers(stop_event: threading.Event) -> Callable[[], None]:
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+
+    def _stop(signum, frame):
+        logger.info("signal %s: finishing the batch, committing, closing", signum)
+        stop_event.set()
+
+    for sig in _SIGNALS:
+        signal.signal(sig, _stop)
+
+    def restore():
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

@@ -1,0 +1,158 @@
+"""The consumers' part of the local stack: the SMTP server and one process per worker.
+
+Ports (SMTP, each worker's metrics) are picked once per PIPELINE_HOME and kept in
+`<home>/consumers/ports.json`, so `status` and a restarted stack find the same ones.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+
+from consumers import smtp_server
+from consumers.handlers import WORKERS
+from deploy.runtime.process import ProcessSpec
+
+SMTP_HOST = "127.0.0.1"
+PREFERRED_SMTP_PORT = 8025
+PREFERRED_METRICS_PORT = 9410
+
+
+def components(stack) -> list:
+    ports = _ports(stack)
+    smtp = SmtpComponent(Path(stack.home), ports["smtp"])
+    return [smtp] + [
+        WorkerComponent(stack, name, ports[f"worker-{name}"], smtp) for name in WORKERS
+    ]
+
+
+def status(stack) -> dict:
+    home = Path(stack.home)
+    ports = _ports(stack)
+    return {
+        "smtp": {
+            "host": SMTP_HOST,
+            "port": ports["smtp"],
+            "maildir": str(SmtpComponent(home, ports["smtp"]).maildir),
+        },
+        "workers": {
+            name: {
+                "group": f"worker-{name}",
+                "metrics_url": f"http://127.0.0.1:{ports[f'worker-{name}']}/metrics",
+            }
+            for name in WORKERS
+        },
+    }
+
+
+class SmtpComponent:
+    name = "smtp"
+
+    def __init__(self, home: Path, port: int):
+        self.dir = home / "smtp"
+        self.port = port
+        self.host = SMTP_HOST
+
+    @property
+    def maildir(self) -> Path:
+        return self.dir / "Maildir"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "smtp.log"
+
+    def prepare(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def process(self) -> ProcessSpec:
+        return ProcessSpec(
+            argv=[sys.executable, "-m", "consumers.smtp_server", "--host", self.host,
+                  "--port", str(self.port), "--maildir", str(self.maildir)],
+            log=self.log,
+        )
+
+    def healthy(self) -> bool:
+        return smtp_server.healthy(self.host, self.port)
+
+
+class WorkerComponent:
+    def __init__(self, stack, worker: str, metrics_port: int, smtp: SmtpComponent):
+        self.name = f"worker-{worker}"
+        self.worker = worker
+        self.stack = stack
+        self.metrics_port = metrics_port
+        self.smtp = smtp
+        self.dir = Path(stack.home) / "workers"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / f"{self.worker}.log"
+
+    def prepare(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def process(self) -> ProcessSpec:
+        settings = self.stack.settings
+        env = {
+            "PIPELINE_HOME": str(self.stack.home),
+            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+        }
+        if settings.database_url:
+            env["DATABASE_URL"] = settings.database_url
+        return ProcessSpec(
+            argv=[sys.executable, "-m", "deploy.cli", "worker", self.worker,
+                  "--metrics-port", str(self.metrics_port), "--instance-id", f"{self.name}-1",
+                  "--smtp-host", self.smtp.host, "--smtp-port", str(self.smtp.port)],
+            log=self.log,
+            env=env,
+        )
+
+    def healthy(self) -> bool:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and any(
+            line.startswith("pipeline_worker_ready{") and line.endswith(" 1.0")
+            for line in response.text.splitlines()
+        )
+
+
+def _ports(stack) -> dict[str, int]:
+    path = Path(stack.home) / "consumers" / "ports.json"
+    try:
+        ports = json.loads(path.read_text())
+    except (OSError, ValueError):
+        ports = {}
+    wanted = {"smtp": PREFERRED_SMTP_PORT}
+    wanted.update({f"worker-{n}": PREFERRED_METRICS_PORT + i for i, n in enumerate(WORKERS)})
+    if all(k in ports for k in wanted):
+        return ports
+    for key, preferred in wanted.items():
+        if key not in ports:
+            # Well-known ports only for the default stack; test stacks run side by side.
+            default_stack = stack.ports.kafka == 9092
+            ports[key] = preferred if default_stack and _free(preferred) else _any_free_port()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ports, indent=2))
+    return ports
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
