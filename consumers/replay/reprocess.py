@@ -24,6 +24,7 @@ from consumers.replay.errors import EmptyRangeError, ReplayError
 from consumers.replay.offsets import committed_offsets, describe_group
 from consumers.replay.ranges import parse_bound, resolve
 from consumers.replay.reader import make_consumer
+from schemas import catalog
 from schemas.config import ConnectionSettings, database_url, paths_from_env
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def reprocess(
     if not worker:
         raise ReplayError("--into-group needs --worker NAME (the worker that reprocesses)")
     handler = make_handler(worker)
-    if topic not in handler.topics:
+    if topic not in handler.topics and topic in catalog.topics():
         raise ReplayError(
             f"worker {worker!r} consumes {', '.join(handler.topics)}, not {topic!r}; "
             "pick the worker of that topic"
