@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     reg.set_defaults(func=cmd_schemas_register)
     check = ssub.add_parser("check", help="fail if a schema change would break readers")
     check.add_argument(
-        "--schemas-dir", type=Path, help="directory of .avsc files to check (default: the catalog's)"
+        "--schemas-dir",
+        type=Path,
+        help="directory of .avsc files to check (default: the catalog's)",
     )
     check.set_defaults(func=cmd_schemas_check)
 
@@ -136,9 +138,10 @@ def cmd_topics_list(args) -> int:
     for spec, p in zip(specs, plans, strict=True):
         state = {"ok": "in sync", "create": "missing"}.get(p.action, p.action)
         detail = "; ".join(p.changes + p.refusals)
+        suffix = f": {detail}" if detail and p.action != "create" else ""
         print(
             f"{spec.name:<28} {spec.partitions:>5} {spec.cleanup_policy:<8} "
-            f"{spec.retention_ms:>12}  {state}{': ' + detail if detail and p.action != 'create' else ''}"
+            f"{spec.retention_ms:>12}  {state}{suffix}"
         )
     return 0
 

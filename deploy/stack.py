@@ -25,6 +25,7 @@ from schemas.errors import PipelineError
 logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 120
+INFRASTRUCTURE = {"kafka", "schema-registry"}
 
 
 class StartupFailed(PipelineError):
@@ -84,12 +85,17 @@ class Stack:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def up(self) -> dict[str, str]:
-        """Start every component that is not running; returns {name: "started"|"running"}."""
+    def up(self, only: set[str] | None = None) -> dict[str, str]:
+        """Start every component (or those named in `only`) that is not running.
+
+        Returns {name: "started" | "running"}.
+        """
         self.home.mkdir(parents=True, exist_ok=True)
         self._write_state(ports=asdict(self.ports))
         outcome = {}
         for comp in self.components():
+            if only is not None and comp.name not in only:
+                continue
             pid = self.pid(comp.name)
             if process.alive(pid) and comp.healthy():
                 outcome[comp.name] = "running"

@@ -83,7 +83,8 @@ def _check_keys(entry: dict, where: str, path: Path) -> None:
     unknown = set(entry) - _TOPIC_KEYS
     if unknown:
         raise ConfigError(
-            f"{path.name} {where}: unknown keys {sorted(unknown)}; known keys: {sorted(_TOPIC_KEYS)}"
+            f"{path.name} {where}: unknown keys {sorted(unknown)}; "
+            f"known keys: {sorted(_TOPIC_KEYS)}"
         )
 
 
@@ -124,7 +125,11 @@ def plan(settings: ConnectionSettings, specs: list[TopicSpec]) -> list[TopicPlan
     plans = []
     for spec in specs:
         if spec.name not in existing:
-            plans.append(TopicPlan(spec.name, "create", [f"create with {spec.partitions} partitions"], spec=spec))
+            plans.append(
+                TopicPlan(
+                    spec.name, "create", [f"create with {spec.partitions} partitions"], spec=spec
+                )
+            )
             continue
         topic = existing[spec.name]
         p = TopicPlan(spec.name, "ok", spec=spec)
@@ -174,7 +179,9 @@ def apply(settings: ConnectionSettings, specs: list[TopicSpec]) -> list[TopicPla
     refused = [p for p in plans if p.action == "refused"]
     if refused:
         lines = [f"{p.name}: {r}" for p in refused for r in p.refusals]
-        raise DestructiveChangeRefused("refusing destructive topic changes:\n  " + "\n  ".join(lines))
+        raise DestructiveChangeRefused(
+            "refusing destructive topic changes:\n  " + "\n  ".join(lines)
+        )
     creates = [
         NewTopic(
             p.spec.name,

@@ -25,8 +25,10 @@ def backward_problems(new: dict, old: dict) -> list[str]:
 
 def _type_name(schema) -> str:
     if isinstance(schema, dict):
-        return schema["type"] if schema["type"] not in ("record", "enum", "fixed") else schema.get(
-            "name", schema["type"]
+        return (
+            schema["type"]
+            if schema["type"] not in ("record", "enum", "fixed")
+            else schema.get("name", schema["type"])
         )
     if isinstance(schema, list):
         return "union"

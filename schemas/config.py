@@ -48,7 +48,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> ConnectionSettings:
     """
     env = os.environ if environ is None else environ
     extra = {
-        key[len("KAFKA_CONF_"):].lower().replace("_", "."): value
+        key[len("KAFKA_CONF_") :].lower().replace("_", "."): value
         for key, value in env.items()
         if key.startswith("KAFKA_CONF_")
     }

@@ -1,12 +1,12 @@
 """Errors raised by the pipeline's shared layer.
 
-    PipelineError
-    ├── ConfigError                 unknown or invalid setting (names the key)
-    ├── ServiceUnavailable          broker or registry unreachable (names the address) [retriable]
-    ├── SerializationError          an event does not match its schema (names the field)
-    ├── DeserializationError        bytes that are not a decodable event (names the reason)
-    │   └── UnknownSchemaError      the schema id is not in the registry
-    └── CompatibilityError          a schema change would break readers (names subject and field)
+PipelineError
+├── ConfigError                 unknown or invalid setting (names the key)
+├── ServiceUnavailable          broker or registry unreachable (names the address) [retriable]
+├── SerializationError          an event does not match its schema (names the field)
+├── DeserializationError        bytes that are not a decodable event (names the reason)
+│   └── UnknownSchemaError      the schema id is not in the registry
+└── CompatibilityError          a schema change would break readers (names subject and field)
 """
 
 from __future__ import annotations

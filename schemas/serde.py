@@ -191,7 +191,8 @@ def _describe(error) -> str:
     field = _short_field(error.field)
     if error.datum is None:
         return f"field {field!r} is missing or null, expected {error.schema}"
-    return f"field {field!r} has {error.datum!r} ({type(error.datum).__name__}), expected {error.schema}"
+    kind = type(error.datum).__name__
+    return f"field {field!r} has {error.datum!r} ({kind}), expected {error.schema}"
 
 
 def _field_of(exc: ValidationError) -> str | None:

@@ -26,7 +26,7 @@ def free_port() -> int:
 def stack(tmp_path_factory):
     """The session's Stack. `stack.external` says which services tests may not restart."""
     from deploy.runtime.containers import ContainerStack, docker_engine_reachable
-    from deploy.stack import Ports, Stack
+    from deploy.stack import INFRASTRUCTURE, Ports, Stack
     from schemas.config import external_services
 
     home = tmp_path_factory.mktemp("pipeline-home")
@@ -39,7 +39,8 @@ def stack(tmp_path_factory):
         mp.setenv("SCHEMA_REGISTRY_URL", registry_url)
     ports = Ports(kafka=free_port(), kafka_controller=free_port(), registry=free_port())
     running = Stack(home=home, ports=ports)
-    running.up()
+    # Only the broker and the registry; each area's tests start the processes they exercise.
+    running.up(only=INFRASTRUCTURE)
     try:
         yield running
     finally:

@@ -72,7 +72,8 @@ def kafka_libs() -> Path:
         shutil.rmtree(target, ignore_errors=True)
         _run_mvn(
             [
-                "-f", str(POM),
+                "-f",
+                str(POM),
                 "dependency:copy-dependencies",
                 f"-Dkafka.version={KAFKA_VERSION}",
                 "-DincludeScope=runtime",

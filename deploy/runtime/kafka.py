@@ -42,19 +42,36 @@ class KafkaBroker:
         if not (self.dir / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             subprocess.run(
-                [artifacts.java(), "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format",
-                 "-t", cluster_id, "-c", str(props)],
-                check=True, capture_output=True, timeout=120,
+                [
+                    artifacts.java(),
+                    "-cp",
+                    f"{libs}/*",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(props),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
             )
 
     def process(self) -> ProcessSpec:
         libs = artifacts.kafka_libs()
         return ProcessSpec(
             argv=[
-                artifacts.java(), "-Xms256m", "-Xmx768m", "-XX:+UseG1GC",
+                artifacts.java(),
+                "-Xms256m",
+                "-Xmx768m",
+                "-XX:+UseG1GC",
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
-                "-cp", f"{libs}/*", "kafka.Kafka", str(self.dir / "server.properties"),
+                "-cp",
+                f"{libs}/*",
+                "kafka.Kafka",
+                str(self.dir / "server.properties"),
             ],
             log=self.log,
         )

@@ -1,0 +1,63 @@
+import json
+
+import pytest
+
+from deploy import topics
+from schemas import catalog
+
+
+def _fields(schema: dict) -> dict[str, dict]:
+    return {f["name"]: f for f in schema["fields"]}
+
+
+@pytest.mark.parametrize("event", sorted(catalog.EVENT_TYPES))
+def test_every_event_has_the_shared_metadata_fields(event):
+    reference = _fields(catalog.event_type("UserRegistered").schema_dict())
+    schema = catalog.event_type(event).schema_dict()
+    fields = _fields(schema)
+    assert schema["namespace"] == catalog.NAMESPACE
+    assert schema["name"] == event
+    for name in catalog.METADATA_FIELDS:
+        assert fields[name] == reference[name], f"{event}.{name} differs from the shared definition"
+
+
+def test_every_avsc_file_is_in_the_catalog():
+    files = {p.stem for p in catalog.AVRO_DIR.glob("*.avsc")}
+    assert files == set(catalog.EVENT_TYPES)
+    for path in catalog.AVRO_DIR.glob("*.avsc"):
+        json.loads(path.read_text())
+
+
+def test_key_field_exists_in_each_schema():
+    for spec in catalog.EVENT_TYPES.values():
+        assert spec.key_field in _fields(spec.schema_dict()), spec.name
+
+
+def test_every_event_topic_is_in_the_topic_catalog():
+    declared = {t.name for t in topics.load_catalog()}
+    assert set(catalog.topics()) <= declared
+
+
+def test_subjects_follow_the_topic_record_name_strategy():
+    spec = catalog.event_type("OrderPlaced")
+    assert spec.subject == "shop.orders-shop.events.OrderPlaced"
+
+
+def test_personal_fields_are_marked_pii():
+    user = _fields(catalog.event_type("UserRegistered").schema_dict())
+    assert user["email"].get("pii") is True and user["name"].get("pii") is True
+    note = _fields(catalog.event_type("NotificationRequested").schema_dict())
+    assert note["recipient"].get("pii") is True
+
+
+def test_unknown_event_type_names_the_known_ones():
+    with pytest.raises(KeyError, match="known types: .*UserRegistered"):
+        catalog.event_type("UserDeleted")
+
+
+@pytest.mark.parametrize("event", sorted(catalog.EVENT_TYPES))
+def test_every_event_type_has_a_valid_sample(event):
+    from schemas.samples import sample_event
+    from schemas.serde import EventSerializer
+
+    EventSerializer(registry=None).validate(event, sample_event(event))
