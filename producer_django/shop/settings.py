@@ -2,9 +2,11 @@
 
 Connections come from `schemas.config` (KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL,
 DATABASE_URL, PIPELINE_HOME), the one place that reads the pipeline's environment. Only the
-two Django-specific variables below are read here.
+Django-specific variables below (DJANGO_SECRET_KEY, DJANGO_DEBUG, SHOP_PIPELINE_JSON) are read
+here.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -73,6 +75,9 @@ PIPELINE = {
     "PRODUCER_NAME": "shop",
     "BOOTSTRAP_SERVERS": _connections.bootstrap_servers,
     "SCHEMA_REGISTRY_URL": _connections.schema_registry_url,
+    # SHOP_PIPELINE_JSON='{"MESSAGE_TIMEOUT_MS": 5000}' overrides keys per deployment; the
+    # events app's checks reject unknown keys and wrong types.
+    **json.loads(os.environ.get("SHOP_PIPELINE_JSON") or "{}"),
 }
 
 REST_FRAMEWORK = {

@@ -7,12 +7,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from django.utils import timezone
-
-from producer_django.events.relay.sender import KafkaSender, SendResult
-from producer_django.events.relay.store import OutboxStore
+if TYPE_CHECKING:
+    from producer_django.events.relay.sender import KafkaSender
+    from producer_django.events.relay.store import OutboxStore
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Relay:
             rows = self.store.claim()
             if not rows:
                 return BatchOutcome(0, 0, 0)
-            sent: SendResult = self.sender.send(rows, progress=self.heartbeat)
+            sent = self.sender.send(rows, progress=self.heartbeat)
             self.store.mark(rows, sent.results)
         self.totals["delivered"] += sent.delivered
         self.totals["failed"] += sent.failed
@@ -99,7 +99,7 @@ class Relay:
         if now < self._next_cleanup:
             return
         self._next_cleanup = now + self.settings.cleanup_interval_s
-        cutoff = timezone.now() - timedelta(seconds=self.settings.retention_s)
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.retention_s)
         deleted = self.store.cleanup(cutoff)
         if deleted:
             logger.info("deleted %d published rows older than %ss", deleted,

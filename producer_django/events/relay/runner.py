@@ -15,6 +15,7 @@ from producer_django.events.relay.loop import LoopSettings, Relay
 from producer_django.events.relay.sender import KafkaSender
 from producer_django.events.relay.store import OutboxStore
 from schemas import registry
+from schemas.errors import ConfigError
 from schemas.serde import EventSerializer
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def run_relay(
 ) -> dict:
     """Run until `stop` is set (or the outbox is empty with `until_empty`); returns totals."""
     relay = build_relay(_heartbeat(heartbeat_path), batch_size)
+    _require_tables(relay.store.alias)
     lock = None
     if not relay.store.locks_rows:
         lock = ClaimLock(_lock_path(relay.store.alias))
@@ -60,6 +62,13 @@ def run_relay(
             lock.release()
     logger.info("relay stopped: %s", relay.totals)
     return relay.totals
+
+
+def _require_tables(alias: str) -> None:
+    if "events_outbox" not in connections[alias].introspection.table_names():
+        raise ConfigError(
+            f"database {alias!r} has no outbox table; run `python manage.py migrate` first"
+        )
 
 
 def _lock_path(alias: str) -> str:

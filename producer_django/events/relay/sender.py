@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from producer_django.events.relay.store import ClaimedRow
+from producer_django.events.relay.rows import ClaimedRow
 from schemas.config import ConnectionSettings
 from schemas.errors import PipelineError
 from schemas.serde import EventSerializer, event_headers
@@ -127,6 +127,7 @@ class KafkaSender:
             self._fatal = None
             conf = producer_conf(self.settings, self.message_timeout_ms)
             conf["error_cb"] = self._on_error
+            conf["logger"] = logger
             self._producer = self._make_producer(conf)
         return self._producer
 

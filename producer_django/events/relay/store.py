@@ -10,7 +10,6 @@ seen" cursor: a row whose transaction commits late is simply pending until it is
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections, transaction
@@ -18,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from producer_django.events.models import OutboxEvent
+from producer_django.events.relay.rows import ClaimedRow
 
 _CLAIM_SQL = """
 SELECT o.id, o.event_type, o.topic, o.key, o.payload, o.traceparent, o.attempts
@@ -36,17 +36,6 @@ LIMIT %s
 _LOCK_SUFFIX = "FOR UPDATE OF o SKIP LOCKED"
 
 _CLEANUP_CHUNK = 5000
-
-
-@dataclass(frozen=True)
-class ClaimedRow:
-    id: int
-    event_type: str
-    topic: str
-    key: str
-    payload: dict
-    traceparent: str
-    attempts: int
 
 
 class OutboxStore:

@@ -1,0 +1,194 @@
+"""`pipeline up` plug-in: the shop's Django server (gunicorn) and the outbox relay.
+
+Both run with the stack's connection settings and keep their state under `<home>/django`:
+the chosen port, the dev user's API token and admin password, logs, the relay heartbeat.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from deploy.runtime.process import ProcessSpec
+from schemas.config import ConnectionSettings, LocalPaths, database_url, paths_from_env
+from schemas.errors import PipelineError
+
+PREFERRED_PORT = 8000
+SETTINGS_MODULE = "producer_django.shop.settings"
+# The relay touches its heartbeat on every pass and while waiting for delivery reports.
+HEARTBEAT_MAX_AGE_S = 15.0
+SETUP_TIMEOUT_S = 300
+
+
+class SetupFailed(PipelineError):
+    """Migrations or the dev-user setup failed; the message names the log."""
+
+
+def components(stack) -> list:
+    return [DjangoServer(stack.settings, stack.home), OutboxRelay(stack.settings, stack.home)]
+
+
+def status(stack) -> dict:
+    server = DjangoServer(stack.settings, stack.home)
+    return {
+        "django": {
+            "url": server.url,
+            "api_token": server.api_token(),
+            "admin_url": server.url + "/admin/" if server.url else None,
+            "admin_user": "dev",
+            "admin_password_file": str(server.password_file),
+        }
+    }
+
+
+def shop_env(settings: ConnectionSettings, home: Path) -> dict[str, str]:
+    """The environment the shop's processes read through schemas.config."""
+    paths = LocalPaths(home=str(home), cache=paths_from_env().cache)
+    return {
+        "PYTHONUNBUFFERED": "1",
+        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
+        "PIPELINE_HOME": str(home),
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+        "DATABASE_URL": database_url(settings, paths),
+    }
+
+
+def manage_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "producer_django.manage", *args]
+
+
+class DjangoServer:
+    name = "django"
+
+    def __init__(self, settings: ConnectionSettings, home: Path, port: int | None = None):
+        self.settings = settings
+        self.home = Path(home)
+        self.dir = self.home / "django"
+        self._port = port
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "server.log"
+
+    @property
+    def token_file(self) -> Path:
+        return self.dir / "api_token"
+
+    @property
+    def password_file(self) -> Path:
+        return self.dir / "admin_password"
+
+    @property
+    def port(self) -> int | None:
+        if self._port:
+            return self._port
+        try:
+            return int((self.dir / "port").read_text())
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def url(self) -> str | None:
+        return f"http://127.0.0.1:{self.port}" if self.port else None
+
+    def api_token(self) -> str | None:
+        try:
+            return self.token_file.read_text().strip() or None
+        except OSError:
+            return None
+
+    def prepare(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.port is None:
+            self._port = _free_port(PREFERRED_PORT)
+        (self.dir / "port").write_text(str(self.port))
+        run_manage(
+            self.settings, self.home, self.dir / "setup.log",
+            "pipeline_setup", "--token-file", str(self.token_file),
+            "--password-file", str(self.password_file),
+        )
+
+    def process(self) -> ProcessSpec:
+        argv = [
+            sys.executable, "-m", "gunicorn", "producer_django.shop.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}",
+            "--workers", "2", "--threads", "4",
+            "--timeout", "60", "--graceful-timeout", "10",
+            "--no-control-socket",
+        ]
+        return ProcessSpec(argv=argv, log=self.log, env=shop_env(self.settings, self.home))
+
+    def healthy(self) -> bool:
+        if not self.url:
+            return False
+        try:
+            return httpx.get(self.url + "/health/", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class OutboxRelay:
+    name = "relay"
+
+    def __init__(self, settings: ConnectionSettings, home: Path):
+        self.settings = settings
+        self.home = Path(home)
+        self.dir = self.home / "django"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "relay.log"
+
+    @property
+    def heartbeat(self) -> Path:
+        return self.dir / "relay.heartbeat"
+
+    def prepare(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # A heartbeat left by a dead relay must not make its successor look healthy.
+        self.heartbeat.unlink(missing_ok=True)
+
+    def process(self) -> ProcessSpec:
+        return ProcessSpec(
+            argv=manage_argv("relay_outbox", "--heartbeat", str(self.heartbeat)),
+            log=self.log,
+            env=shop_env(self.settings, self.home),
+        )
+
+    def healthy(self) -> bool:
+        try:
+            return time.time() - self.heartbeat.stat().st_mtime < HEARTBEAT_MAX_AGE_S
+        except OSError:
+            return False
+
+
+def run_manage(settings: ConnectionSettings, home: Path, log: Path, *args: str) -> None:
+    """Run one manage.py command with the stack's environment; SetupFailed names the log."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        try:
+            done = subprocess.run(
+                manage_argv(*args), stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, **shop_env(settings, home)}, timeout=SETUP_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SetupFailed(f"manage.py {args[0]} timed out; see {log}") from exc
+    if done.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise SetupFailed(f"manage.py {args[0]} failed; see {log}\n{tail}")
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
