@@ -67,6 +67,11 @@ class Context:
             partitions=3, internal=True,
         )
 
+        @app.task
+        async def declare_dead_letter_topic() -> None:
+            # The catalog creates the default apps' topics; a replay copy needs its own.
+            await self.dead_letters.maybe_declare()
+
     def source(self, name: str, **kwargs) -> DeadLetteringTopic:
         """A catalog topic whose values arrive decoded as `streams.codec.Event`."""
         return DeadLetteringTopic(

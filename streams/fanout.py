@@ -1,0 +1,119 @@
+"""The fanout app: domain events in, NotificationRequested / SearchDocument* / CacheInvalidated
+out (fanout-on-write).
+
+Run it with `faust -A streams.fanout worker` (or `pipeline up`). Settings come from the
+environment through `streams.settings.from_env("fanout")`; the app is built on first access to
+`streams.fanout.app`, never on import.
+
+Emails need the user's address and name, but OrderPlaced / OrderShipped carry only `user_id`
+and arrive on `shop.orders` keyed by order id. So UserRegistered, OrderPlaced and OrderShipped
+are re-keyed by user id onto one internal topic, `<app id>-by-user`: one agent then sees a
+user's registration and orders in one partition, keeps `users` (user id -> email, name), and
+parks orders of a user it does not know yet in `pending` until the registration arrives.
+Search and cache events need no state and are derived straight from the source topics.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from schemas import catalog
+from streams import fanout_rules as rules
+from streams.base import Context, make_app
+from streams.settings import StreamSettings, from_env
+
+logger = logging.getLogger(__name__)
+
+SOURCE_TOPICS = ("shop.users", "shop.products", "shop.orders", "shop.inventory")
+BY_USER_PARTITIONS = 3
+
+
+def build(settings: StreamSettings | None = None) -> faust.App:
+    settings = settings or from_env("fanout")
+    app = make_app(settings)
+    ctx = Context(app, settings)
+    producer = ctx.producer_name
+    # Carries the original Avro records (re-keyed), so it is read with the same codec.
+    by_user = ctx.source(
+        f"{settings.app_id}-by-user", partitions=BY_USER_PARTITIONS, internal=True
+    )
+    schema = faust.Schema(key_type=str, key_serializer="raw", value_serializer="json")
+    users = app.Table("users", partitions=BY_USER_PARTITIONS, schema=schema)
+    pending = app.Table("pending", partitions=BY_USER_PARTITIONS, schema=schema)
+    outputs = {
+        name: ctx.output(catalog.event_type(name).topic)
+        for name in ("NotificationRequested", "SearchDocumentUpserted", "SearchDocumentDeleted",
+                     "CacheInvalidated")
+    }
+
+    async def emit(event_type: str, record: dict) -> None:
+        await ctx.emit(outputs[event_type], event_type, record)
+
+    async def notify_user(decoded, user: dict) -> None:
+        await emit("NotificationRequested", rules.user_notification(decoded, user, producer))
+
+    async def fan_out(stream):
+        async for event in stream.events():
+            decoded = event.value
+            for event_type, record in rules.search_and_cache(decoded, producer):
+                await emit(event_type, record)
+            if decoded.type in rules.NEEDS_USER:
+                message = event.message
+                await by_user.send(
+                    key=decoded.record["user_id"].encode(), value=message.value,
+                    headers=message.headers, key_serializer="raw", value_serializer="raw",
+                )
+            elif decoded.type == "LowStockDetected":
+                await emit("NotificationRequested",
+                           rules.low_stock_notification(decoded, settings.ops_email, producer))
+
+    for name in (*SOURCE_TOPICS, settings.alerts_topic):
+        app.agent(ctx.source(name), name=f"fan-out-{name}")(fan_out)
+
+    @app.agent(by_user, name="notify-users")
+    async def notify(stream):
+        async for decoded in stream:
+            user_id = decoded.record["user_id"]
+            if decoded.type == "UserRegistered":
+                user = {"email": decoded.record["email"], "name": decoded.record["name"]}
+                await notify_user(decoded, user)
+                for parked in pending.get(user_id) or []:
+                    await notify_user(rules.from_json(parked), user)
+                users[user_id] = user
+                if user_id in pending:
+                    del pending[user_id]
+                continue
+            user = users.get(user_id)
+            if user is not None:
+                await notify_user(decoded, user)
+                continue
+            parked = pending.get(user_id) or []
+            if all(p["record"]["event_id"] != decoded.event_id for p in parked):
+                pending[user_id] = parked + [rules.to_json(decoded)]
+                logger.info("parked %s for unknown user %s", decoded.type, user_id)
+
+    @app.page("/health")
+    async def health(web, request):
+        return web.json({"app_id": app.conf.id, "rebalancing": bool(app.rebalancing)})
+
+    @app.page("/users/{user_id}")
+    @app.table_route(table=users, match_info="user_id")
+    async def user_of(web, request, user_id: str):
+        user = users.get(user_id)
+        if user is None:
+            return web.json({"error": f"unknown user {user_id!r}: no UserRegistered seen yet",
+                             "pending": len(pending.get(user_id) or [])}, status=404)
+        return web.json({"user_id": user_id, **user})
+
+    return app
+
+
+def __getattr__(name: str):
+    # `faust -A streams.fanout` looks up `app`; build it then, from the environment.
+    if name == "app":
+        app = build()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
