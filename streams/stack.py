@@ -1,0 +1,117 @@
+"""The streams' part of the local stack: one faust worker process per app (`streams-<app>`).
+
+Web ports are picked once per PIPELINE_HOME and kept in `<home>/streams/ports.json`, so
+`status` and a restarted stack find the same ones. Each worker keeps its table state in
+`<home>/streams/<app>/data`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+
+from deploy.runtime.process import ProcessSpec
+from streams.settings import APPS, DEFAULT_WEB_PORTS
+
+WEB_HOST = "127.0.0.1"
+
+
+def components(stack) -> list:
+    ports = _ports(stack)
+    return [StreamWorker(stack, app, ports[app]) for app in APPS]
+
+
+def status(stack) -> dict:
+    ports = _ports(stack)
+    apps = {
+        app: {"app_id": f"streams-{app}", "url": f"http://{WEB_HOST}:{ports[app]}"}
+        for app in APPS
+    }
+    # `streams.url` is the inventory app's web server: GET /inventory/<sku>, /sales/<sku>.
+    return {"streams": {"url": apps["inventory"]["url"], "apps": apps}}
+
+
+class StreamWorker:
+    def __init__(self, stack, app: str, web_port: int):
+        self.name = f"streams-{app}"
+        self.app = app
+        self.stack = stack
+        self.web_port = web_port
+        self.dir = Path(stack.home) / "streams" / app
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "worker.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://{WEB_HOST}:{self.web_port}"
+
+    def prepare(self) -> None:
+        (self.dir / "data").mkdir(parents=True, exist_ok=True)
+
+    def process(self) -> ProcessSpec:
+        settings = self.stack.settings
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+            "STREAMS_WEB_HOST": WEB_HOST,
+            "STREAMS_WEB_PORT": str(self.web_port),
+            "STREAMS_DATA_DIR": str(self.dir / "data"),
+        }
+        return ProcessSpec(
+            argv=worker_argv(self.app),
+            log=self.log,
+            env=env,
+            cwd=self.dir,
+        )
+
+    def healthy(self) -> bool:
+        try:
+            response = httpx.get(f"{self.url}/health", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+
+def worker_argv(app: str) -> list[str]:
+    """`faust -A streams.<app> worker`, with this interpreter."""
+    return [sys.executable, "-m", "faust", "-A", f"streams.{app}", "worker", "--loglevel", "info"]
+
+
+def _ports(stack) -> dict[str, int]:
+    path = Path(stack.home) / "streams" / "ports.json"
+    try:
+        ports = json.loads(path.read_text())
+    except (OSError, ValueError):
+        ports = {}
+    if all(app in ports for app in APPS):
+        return ports
+    for app in APPS:
+        if app not in ports:
+            # Well-known ports only for the default stack; test stacks run side by side.
+            default_stack = stack.ports.kafka == 9092
+            preferred = DEFAULT_WEB_PORTS[app]
+            ports[app] = preferred if default_stack and _free(preferred) else _any_free_port()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ports, indent=2))
+    return ports
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((WEB_HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((WEB_HOST, 0))
+        return sock.getsockname()[1]
