@@ -31,7 +31,7 @@ class CacheRefresher:
         # process has configured as its default cache.
         params = {k: v for k, v in SHOP_CACHE.items() if k not in ("BACKEND", "LOCATION")}
         self._cache = DatabaseCache(SHOP_CACHE["LOCATION"], params)
-        _create_cache_table(SHOP_CACHE["LOCATION"])
+        create_cache_table(SHOP_CACHE["LOCATION"])
 
     def handle(self, event: Event, tx=None) -> None:
         if event.event_type != "CacheInvalidated":
@@ -53,7 +53,7 @@ class CacheRefresher:
             connections.close_all()
 
 
-def _create_cache_table(table: str) -> None:
+def create_cache_table(table: str) -> None:
     from django.db import DatabaseError, connection
     from django.db.backends.utils import truncate_name
 
@@ -61,8 +61,10 @@ def _create_cache_table(table: str) -> None:
         return
     from django.core.management.commands.createcachetable import Command
 
+    command = Command()
+    command.verbosity = 0
     try:
-        Command().create_table("default", table, dry_run=False)
+        command.create_table("default", table, dry_run=False)
     except DatabaseError:
         # The web app may have created it concurrently; anything else is still an error.
         if truncate_name(table) not in connection.introspection.table_names():
