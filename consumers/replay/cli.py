@@ -140,6 +140,14 @@ def add_commands(subparsers) -> None:
         help="give up if the rebuild has not caught up after S seconds",
     )
     rebuild.add_argument("--keep", action="store_true", help="keep the rebuilt topic")
+    rebuild.add_argument(
+        "--live-topic", default="shop.inventory.levels", help="the live table's topic to diff"
+    )
+    rebuild.add_argument(
+        "--live-app-id",
+        default="streams-inventory",
+        help="the live app's id (its group), waited for so both saw the same events",
+    )
     rebuild.set_defaults(func=cmd_rebuild)
 
 
@@ -268,7 +276,13 @@ def cmd_rebuild(args) -> int:
     from consumers.replay.rebuild import rebuild_inventory
 
     report = rebuild_inventory(
-        _settings(), start=args.start, into=args.into, timeout_s=args.timeout, keep=args.keep
+        _settings(),
+        start=args.start,
+        into=args.into,
+        timeout_s=args.timeout,
+        keep=args.keep,
+        live_topic=args.live_topic,
+        live_app_id=args.live_app_id,
     )
     print(report.describe())
     return 0 if report.differences == 0 else EXIT_FAILURE
