@@ -1,0 +1,75 @@
+"""Encode/decode throughput of our serde vs bare fastavro with a parsed schema, same records.
+
+    python -m benchmarks.bench_serde [--records N]
+
+Ours goes through confluent-kafka's AvroSerializer/AvroDeserializer (registry lookups cached
+after the first message) and adds the 5-byte Confluent header; the baseline is
+`fastavro.schemaless_writer` / `schemaless_reader` with a schema parsed once.
+Target: ratio >= 0.7 both ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+
+from benchmarks.common import report, running_stack, side_by_side
+from schemas import catalog, registry
+from schemas.samples import sample_event
+from schemas.serde import EventDeserializer, EventSerializer
+
+EVENT_TYPES = ("OrderPlaced", "UserRegistered", "StockAdjusted")
+
+
+def run(records: int) -> bool:
+    ok = True
+    with running_stack() as settings:
+        client = registry.connect(settings)
+        for event_type in EVENT_TYPES:
+            parsed = parse_schema(catalog.event_type(event_type).schema_dict())
+            events = [sample_event(event_type) for _ in range(records)]
+            serializer = EventSerializer(client)
+            deserializer = EventDeserializer(client)
+            encoded = [serializer.serialize(event_type, e) for e in events]  # warm caches
+            deserializer.decode(encoded[0])
+            bodies = [e[5:] for e in encoded]
+
+            def ours_encode(events=events, serializer=serializer, event_type=event_type):
+                for e in events:
+                    serializer.serialize(event_type, e)
+                return len(events)
+
+            def bare_encode(events=events, parsed=parsed):
+                for e in events:
+                    buf = io.BytesIO()
+                    schemaless_writer(buf, parsed, e)
+                    buf.getvalue()
+                return len(events)
+
+            def ours_decode(encoded=encoded, deserializer=deserializer):
+                for data in encoded:
+                    deserializer.decode(data)
+                return len(encoded)
+
+            def bare_decode(bodies=bodies, parsed=parsed):
+                for body in bodies:
+                    schemaless_reader(io.BytesIO(body), parsed, parsed)
+                return len(bodies)
+
+            ok &= report(f"encode {event_type}", *side_by_side(ours_encode, bare_encode), 0.7)
+            ok &= report(f"decode {event_type}", *side_by_side(ours_decode, bare_decode), 0.7)
+    return ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=20_000)
+    args = parser.parse_args(argv)
+    return 0 if run(args.records) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
