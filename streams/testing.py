@@ -8,13 +8,20 @@ the shared EventSerializer and headers through a plain confluent-kafka producer.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
-from confluent_kafka import Producer
+import httpx
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from schemas import catalog
 from schemas.serde import EventSerializer, event_headers
@@ -140,3 +147,129 @@ def publish(settings, serializer: EventSerializer, events, *, flush_timeout_s: f
     remaining = producer.flush(flush_timeout_s)
     if remaining:
         raise TimeoutError(f"{remaining} events not delivered within {flush_timeout_s}s")
+
+
+# -- driving worker processes (tests, benchmarks) ---------------------------------------------
+
+
+class WorkerProcess:
+    """One `faust -A streams.<app> worker` subprocess with its own env, port and state dir."""
+
+    def __init__(self, app: str, settings, *, app_id: str, workdir, web_port: int,
+                 env: dict | None = None):
+        self.app = app
+        self.app_id = app_id
+        self.web_port = web_port
+        self.workdir = Path(workdir)
+        self.env = {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+            "STREAMS_APP_ID": app_id,
+            "STREAMS_WEB_PORT": str(web_port),
+            "STREAMS_DATA_DIR": str(self.workdir / "data"),
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "worker.log"
+
+    def start(self, *, timeout_s: float = 90.0) -> WorkerProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
+        env.update(self.env)
+        with open(self.log, "ab") as log:
+            log.write(f"\n=== start {self.starts + 1} ===\n".encode())
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "faust", "-A", f"streams.{self.app}", "worker",
+                 "--loglevel", "info"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                cwd=self.workdir, start_new_session=True,
+            )
+        self.starts += 1
+        wait_until(self.healthy, timeout_s, f"{self.app_id} web server on {self.url}",
+                   log=self.log, alive=lambda: self.proc.poll() is None)
+        return self
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def get(self, path: str, timeout_s: float = 10.0) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", timeout=timeout_s)
+
+    def kill9(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM (faust's clean shutdown), then SIGKILL if it hangs past `timeout_s`."""
+        if not self.proc or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+
+
+def wait_until(check, timeout_s: float, what: str, *, interval_s: float = 0.5, log=None,
+               alive=None):
+    """Poll `check()` until it returns a truthy value; AssertionError naming `what` on timeout."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        if alive is not None and not alive():
+            break
+        time.sleep(interval_s)
+    tail = ""
+    if log is not None:
+        lines = Path(log).read_text(errors="replace").splitlines()[-25:]
+        tail = "\n" + "\n".join(lines)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last: {last!r}){tail}")
+
+
+def read_topic(settings, topic: str, *, timeout_s: float = 30.0) -> list:
+    """Every record currently in `topic` (all partitions, up to the high watermarks)."""
+    consumer = Consumer(settings.kafka_conf(**{
+        "group.id": f"streams-reader-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+    }))
+    try:
+        metadata = consumer.list_topics(topic, timeout=settings.timeout_s)
+        partitions = list(metadata.topics[topic].partitions)
+        ends = {}
+        for p in partitions:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, p), timeout=settings.timeout_s
+            )
+            if high > low:
+                ends[p] = high
+        if not ends:
+            return []
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        records, deadline = [], time.monotonic() + timeout_s
+        while ends and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            records.append(msg)
+            if msg.offset() + 1 >= ends.get(msg.partition(), 0):
+                ends.pop(msg.partition(), None)
+        if ends:
+            raise TimeoutError(f"{topic}: partitions {sorted(ends)} not read within {timeout_s}s")
+        return records
+    finally:
+        consumer.close()
