@@ -53,6 +53,9 @@ class Record:
     def timestamp(self) -> tuple[int, int]:
         return (1, self.timestamp_ms)
 
+    def error(self) -> None:
+        return None
+
 
 def header(message: Message, name: str) -> str | None:
     """The last value of header `name`, decoded, or None."""
