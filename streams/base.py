@@ -41,6 +41,10 @@ def make_app(settings: StreamSettings) -> faust.App:
         broker_session_timeout=SESSION_TIMEOUT_S,
         broker_heartbeat_interval=HEARTBEAT_INTERVAL_S,
         broker_request_timeout=30.0,
+        # Internal and changelog topics are created while the worker starts; when the group is
+        # joined before the new topics show in the consumer's metadata, faust leaves them
+        # unassigned until the next metadata refresh (5 minutes by default).
+        consumer_metadata_max_age_ms=5000,
         producer_acks=-1,
         web_enabled=True,
         web_bind=settings.web_host,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import httpx
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from schemas import catalog
 from schemas.serde import EventSerializer, event_headers
@@ -273,3 +275,48 @@ def read_topic(settings, topic: str, *, timeout_s: float = 30.0) -> list:
         return records
     finally:
         consumer.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def create_topics(settings, names, *, partitions: int = 3, compacted: bool = False) -> None:
+    admin = AdminClient(settings.kafka_conf())
+    config = {"cleanup.policy": "compact"} if compacted else {}
+    futures = admin.create_topics(
+        [NewTopic(n, num_partitions=partitions, replication_factor=1, config=config)
+         for n in names]
+    )
+    for future in futures.values():
+        future.result(timeout=30)
+
+
+@dataclass
+class InventoryApp:
+    """An inventory worker and the output topics it was given."""
+
+    worker: WorkerProcess
+    levels: str
+    alerts: str
+    summary: str
+
+
+def inventory_app(settings, workdir, *, app_id: str | None = None, web_port: int | None = None,
+                  start: bool = True, **env) -> InventoryApp:
+    """An inventory worker with its own app id and fresh output topics (compacted levels)."""
+    tag = uuid.uuid4().hex[:8]
+    app_id = app_id or f"test-inventory-{tag}"
+    levels, alerts, summary = (f"test.{tag}.levels", f"test.{tag}.alerts", f"test.{tag}.summary")
+    create_topics(settings, [levels], compacted=True)
+    create_topics(settings, [alerts, summary])
+    worker = WorkerProcess(
+        "inventory", settings, app_id=app_id, workdir=workdir, web_port=web_port or free_port(),
+        env={"STREAMS_LEVELS_TOPIC": levels, "STREAMS_ALERTS_TOPIC": alerts,
+             "STREAMS_SUMMARY_TOPIC": summary, **env},
+    )
+    if start:
+        worker.start()
+    return InventoryApp(worker, levels, alerts, summary)
