@@ -93,7 +93,7 @@ def build_writer_schema(schema_id: int, schema: dict) -> WriterSchema:
         name=name,
         full_name=full_name,
         schema=schema,
-        parsed=parse_schema(schema, _write_hint=False, _force=True),
+        parsed=parse_schema(schema, _force=True),
         pii_paths=tuple(sorted(paths)),
     )
 

@@ -27,7 +27,7 @@ from consumers.replay.reader import (
 from consumers.replay.schemas_of_topic import topic_schemas
 from schemas import catalog
 from schemas.config import ConnectionSettings
-from schemas.errors import DeserializationError
+from schemas.errors import DeserializationError, ServiceUnavailable
 from schemas.serde import schema_id_of
 
 logger = logging.getLogger(__name__)
@@ -240,11 +240,11 @@ class Replay:
 
     def _batches(self) -> Iterator[list[Record]]:
         decoder = None if self.raw else Decoder(self.registry)
+        raw_types = None if decoder is not None else RawTypes(self)
         lo, hi = self.range.time_window()
         topic = self.topic
         clauses = self.clauses
         check = filters.matches
-        need_headers = self.raw
         unmask = self.unmask
         stats = self.stats
         remaining = self.limit
@@ -269,11 +269,9 @@ class Replay:
                 if key is not None:
                     key = key.decode("utf-8", "replace")
                 if decoder is None:
-                    event_type = (
-                        _header(msg.headers(), catalog.HEADER_EVENT_TYPE) if need_headers else None
-                    )
-                    value = None
                     raw = msg.value()
+                    event_type = raw_types.get(raw[:5] if raw else b"", msg)
+                    value = None
                 else:
                     raw = None
                     try:
@@ -308,6 +306,45 @@ class Replay:
             self.on_undecodable(item)
         else:
             logger.warning("undecodable record %s", item.describe())
+
+
+class RawTypes:
+    """Event types in raw mode, without decoding a body: from the writer schema's name (one
+    registry lookup per schema id), else from the record's `event_type` header."""
+
+    def __init__(self, replay: Replay):
+        self._replay = replay
+        self._decoder: Decoder | None = None
+        self._by_head: dict[bytes, str | None] = {}
+        self._registry_down = False
+
+    def get(self, head: bytes, msg) -> str | None:
+        try:
+            return self._by_head[head]
+        except KeyError:
+            pass
+        name = self._from_registry(head)
+        if name is None:
+            # Not framed, or unknown to the registry: the header says what it claims to be.
+            return _header(msg.headers(), catalog.HEADER_EVENT_TYPE)
+        self._by_head[head] = name
+        return name
+
+    def _from_registry(self, head: bytes) -> str | None:
+        if self._registry_down:
+            return None
+        try:
+            schema_id = schema_id_of(head + b"\0")
+            if self._decoder is None:
+                self._decoder = Decoder(self._replay.registry)
+            return self._decoder.writer_schema(schema_id).name
+        except DeserializationError:
+            return None
+        except ServiceUnavailable as exc:
+            # Raw mode must work on a topic whose registry is gone; headers still route.
+            logger.warning("raw replay without the registry: %s", exc)
+            self._registry_down = True
+            return None
 
 
 def _header(headers, name: str) -> str | None:

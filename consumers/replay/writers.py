@@ -13,26 +13,38 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import json
 from datetime import UTC, date, datetime
+
+import orjson
 
 FORMATS = ("jsonl", "csv", "avro", "parquet")
 ENVELOPE = ("topic", "partition", "offset", "timestamp", "key", "event_type")
 
 
-def iso_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+def iso_ms(ms: int, _cache: dict = {}) -> str:  # noqa: B006 (a deliberate memo)
+    """ISO 8601 UTC with milliseconds; the date-time part is memoised per second."""
+    seconds, millis = divmod(ms, 1000)
+    prefix = _cache.get(seconds)
+    if prefix is None:
+        if len(_cache) > 100_000:
+            _cache.clear()
+        prefix = _cache[seconds] = datetime.fromtimestamp(seconds, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+    return f"{prefix}.{millis:03d}+00:00"
 
 
 def _json_default(value):
-    if isinstance(value, datetime | date):
-        return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
+    if isinstance(value, date):
+        return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
+def dumps(value) -> bytes:
+    """Compact JSON (datetimes as ISO 8601, bytes as base64)."""
+    return orjson.dumps(value, default=_json_default)
 
 
 def open_writer(fmt: str, out, *, raw: bool, schemas: list[dict]):
@@ -58,40 +70,48 @@ class JsonlWriter:
         self._raw = raw
 
     def write(self, records) -> None:
+        encode = orjson.dumps
+        default = _json_default
+        newline = orjson.OPT_APPEND_NEWLINE
         if self._raw:
-            lines = [
-                _dumps(
-                    {
-                        "topic": r.topic,
-                        "partition": r.partition,
-                        "offset": r.offset,
-                        "timestamp": iso_ms(r.timestamp),
-                        "key": r.key,
-                        "event_type": r.event_type,
-                        "value_base64": None
-                        if r.raw is None
-                        else base64.b64encode(r.raw).decode("ascii"),
-                    }
-                )
-                for r in records
-            ]
+            b64 = base64.b64encode
+            chunk = b"".join(
+                [
+                    encode(
+                        {
+                            "topic": r.topic,
+                            "partition": r.partition,
+                            "offset": r.offset,
+                            "timestamp": iso_ms(r.timestamp),
+                            "key": r.key,
+                            "event_type": r.event_type,
+                            "value_base64": None if r.raw is None else b64(r.raw).decode("ascii"),
+                        },
+                        option=newline,
+                    )
+                    for r in records
+                ]
+            )
         else:
-            lines = [
-                _dumps(
-                    {
-                        "topic": r.topic,
-                        "partition": r.partition,
-                        "offset": r.offset,
-                        "timestamp": iso_ms(r.timestamp),
-                        "key": r.key,
-                        "event_type": r.event_type,
-                        "value": r.value,
-                    }
-                )
-                for r in records
-            ]
-        lines.append("")
-        self._out.write("\n".join(lines).encode())
+            chunk = b"".join(
+                [
+                    encode(
+                        {
+                            "topic": r.topic,
+                            "partition": r.partition,
+                            "offset": r.offset,
+                            "timestamp": iso_ms(r.timestamp),
+                            "key": r.key,
+                            "event_type": r.event_type,
+                            "value": r.value,
+                        },
+                        default=default,
+                        option=newline,
+                    )
+                    for r in records
+                ]
+            )
+        self._out.write(chunk)
 
     def close(self) -> None:
         self._out.flush()
@@ -153,7 +173,7 @@ def _csv_cell(value):
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return _dumps(value)
+        return dumps(value).decode()
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes):
