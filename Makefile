@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit bench lint up down clean
+.PHONY: demo test test-unit bench bench-replay lint up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test-unit: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# Replay vs kcat on 1M events (needs Debian's kcat: apt-get install -y kcat).
+bench-replay: $(STAMP)
+	$(PY) -m benchmarks.bench_replay
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
