@@ -158,16 +158,36 @@ def _settings():
 
 
 def cmd_replay(args) -> int:
+    from consumers.replay.errors import ReplayError
     from consumers.replay.export import choose_format, export
     from consumers.replay.session import Replay
 
     settings = _settings()
+    export_only = {
+        "--where": args.where,
+        "--limit": args.limit,
+        "--format": args.format,
+        "--out": args.out,
+        "--raw": args.raw,
+        "--unmask": args.unmask,
+    }
+    reprocess_only = {
+        "--worker": args.worker,
+        "--live-group": args.live_group,
+        "--worker-option": args.worker_option,
+    }
     if args.into_group:
+        given = [flag for flag, value in export_only.items() if value]
+        if given:
+            raise ReplayError(
+                f"{', '.join(given)} select or shape an export; --into-group reprocesses every "
+                "record of the range through the worker. Drop them, or export without "
+                "--into-group"
+            )
         return _reprocess(args, settings)
-    if args.worker:
-        from consumers.replay.errors import ReplayError
-
-        raise ReplayError("--worker only makes sense with --into-group GROUP")
+    given = [flag for flag, value in reprocess_only.items() if value]
+    if given:
+        raise ReplayError(f"{', '.join(given)}: only used with --into-group GROUP")
     fmt = choose_format(args.format, args.out)
     replay = Replay(
         settings,
