@@ -24,3 +24,11 @@ def test_unknown_format_is_refused_by_argparse(capsys):
     except SystemExit as exc:
         assert exc.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_unreachable_broker_is_named(monkeypatch, capsys):
+    # Returns after the settings' timeout instead of retrying forever.
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    code = main(["replay", "shop.orders"])
+    assert code == 3  # retriable: ServiceUnavailable
+    assert "Kafka broker at 127.0.0.1:1 is unreachable" in capsys.readouterr().err
