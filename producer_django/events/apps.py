@@ -9,8 +9,11 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.core import checks
+        from django.core.signals import setting_changed
 
         from producer_django.events import checks as event_checks
+        from producer_django.events import conf
 
         checks.register(event_checks.check_settings, "events")
+        setting_changed.connect(conf.forget, dispatch_uid="events.conf.forget")
         checks.register(event_checks.check_database, checks.Tags.database)

@@ -124,17 +124,31 @@ def problems(user: Any) -> list[Problem]:
     return found
 
 
-def pipeline_settings() -> dict[str, Any]:
-    """The effective settings: defaults with settings.PIPELINE over them. Read at call time."""
-    from django.conf import settings
+_effective: dict[str, Any] = {}
 
-    user = getattr(settings, "PIPELINE", {})
-    found = problems(user)
-    if found:
-        raise ConfigError("; ".join(f"{p.message}. {p.hint}".strip() for p in found))
-    merged = dict(DEFAULTS)
-    merged.update(user)
-    return merged
+
+def pipeline_settings() -> dict[str, Any]:
+    """The effective settings: defaults with settings.PIPELINE over them.
+
+    Computed on first use and again after `setting_changed` (override_settings), never at
+    import time.
+    """
+    if not _effective:
+        from django.conf import settings
+
+        user = getattr(settings, "PIPELINE", {})
+        found = problems(user)
+        if found:
+            raise ConfigError("; ".join(f"{p.message}. {p.hint}".strip() for p in found))
+        _effective.update(DEFAULTS)
+        _effective.update(user)
+    return dict(_effective)
+
+
+def forget(setting: str = "PIPELINE", **kwargs) -> None:
+    """`setting_changed` receiver: recompute the effective settings on next use."""
+    if setting in ("PIPELINE", "DATABASES"):
+        _effective.clear()
 
 
 def connection_settings(conf: Mapping[str, Any] | None = None) -> ConnectionSettings:

@@ -34,12 +34,8 @@ class OutboxEvent(models.Model):
     class Meta:
         db_table = "events_outbox"
         verbose_name = "outbox event"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["aggregate_type", "aggregate_id", "aggregate_version"],
-                name="events_outbox_one_row_per_version",
-            )
-        ]
+        # No unique (aggregate, version) index: events_aggregate_version hands each version out
+        # once, and every index here costs each request that publishes.
         indexes = [
             # The relay's claim reads only pending rows; partial indexes keep that cheap however
             # many published rows retention keeps.
@@ -51,7 +47,11 @@ class OutboxEvent(models.Model):
                 name="events_outbox_pending_agg",
                 condition=Q(published_at__isnull=True),
             ),
-            models.Index(fields=["published_at"], name="events_outbox_published"),
+            # Retention cleanup; partial, so inserting a pending row does not touch it.
+            models.Index(
+                fields=["published_at"], name="events_outbox_published",
+                condition=Q(published_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
