@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit bench bench-replay lint up down clean
+.PHONY: demo test test-unit test-django bench bench-replay lint up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
+
+# The Django producer: outbox, shop API (SQLite and PostgreSQL), relay crash tests.
+test-django: $(STAMP)
+	$(PY) -m pytest -q -ra tests/unit/producer_django tests/integration/producer_django tests/reliability/test_relay_crash.py tests/reliability/test_relay_broker_outage.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
