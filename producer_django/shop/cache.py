@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
+
+logger = logging.getLogger(__name__)
 
 
 def product_key(sku: str) -> str:
@@ -27,4 +31,12 @@ def cached(key: str, build):
 def forget_on_commit(*keys: str) -> None:
     # The cache-refresher worker also invalidates from CacheInvalidated; dropping our own keys
     # right after commit means this process never serves its own stale write.
-    transaction.on_commit(lambda: cache.delete_many(list(keys)))
+    transaction.on_commit(lambda: _forget(list(keys)))
+
+
+def _forget(keys: list[str]) -> None:
+    try:
+        cache.delete_many(keys)
+    except DatabaseError as exc:
+        # The write has committed; a cache hiccup must not turn it into an error response.
+        logger.warning("could not drop cache keys %s: %s", keys, exc)
