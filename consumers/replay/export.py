@@ -70,7 +70,8 @@ def export(
                 broken_pipe = True
                 replay.close()
             else:
-                bar.update(topic_range.size)
+                limited = replay.limit is not None and written >= replay.limit
+                bar.update(replay.stats.read if limited else topic_range.size)
         if not broken_pipe:
             writer.close()
     finally:
