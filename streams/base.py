@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 import faust
@@ -28,7 +29,7 @@ def make_app(settings: StreamSettings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=brokers,
-        store=settings.store_url,
+        store=_store_url(settings),
         datadir=str(settings.data_dir),
         autodiscover=False,
         processing_guarantee="at_least_once",
@@ -53,6 +54,14 @@ def make_app(settings: StreamSettings) -> faust.App:
         canonical_url=settings.web_url,
         web_in_thread=False,
     )
+
+
+def _store_url(settings: StreamSettings) -> str:
+    if settings.store == "rocksdb" and importlib.util.find_spec("rocksdict") is None:
+        # Still correct, only slower to start: the table is rebuilt from its changelog.
+        logger.warning("rocksdict is not installed; using the memory store (pip install rocksdict)")
+        return "memory://"
+    return settings.store_url
 
 
 class Context:

@@ -43,6 +43,8 @@ class Workload:
     def __post_init__(self):
         self._rng = random.Random(self.seed)
         self._versions: Counter = Counter()
+        self._user_ids: list[str] = []
+        self._skus: list[str] = []
 
     # -- single events ----------------------------------------------------------------------
 
@@ -110,13 +112,18 @@ class Workload:
 
     def mixed(self, *, users: int = 5, products: int = 8, steps: int = 200) -> Workload:
         """Registrations and products first, then orders, cancellations, shipments, recounts."""
-        user_ids = [self.user(n) for n in range(users)]
-        skus = [self.product(n, self._rng.randint(5, 40)) for n in range(products)]
-        for _ in range(steps):
+        self._user_ids = [self.user(n) for n in range(users)]
+        self._skus = [self.product(n, self._rng.randint(5, 40)) for n in range(products)]
+        return self.steps(steps)
+
+    def steps(self, count: int) -> Workload:
+        """`count` more random shop actions on the users and products made by `mixed`."""
+        user_ids, skus = self._user_ids, self._skus
+        for _ in range(count):
             roll = self._rng.random()
             placed = [o for o, v in self.orders.items() if v["state"] == "placed"]
             if roll < 0.6 or not placed:
-                chosen = self._rng.sample(skus, self._rng.randint(1, 3))
+                chosen = self._rng.sample(skus, self._rng.randint(1, min(3, len(skus))))
                 self.place(self._rng.choice(user_ids),
                            {s: self._rng.randint(1, 4) for s in chosen})
             elif roll < 0.75:
@@ -127,6 +134,17 @@ class Workload:
                 sku = self._rng.choice(skus)
                 self.adjust(sku, self._rng.choice([-2, -1, 3, 5]) if self.on_hand[sku] > 2 else 5)
         return self
+
+    def changes_per_sku(self, events) -> Counter:
+        """How many table changes `events` make per SKU (one per event and SKU it touches)."""
+        count: Counter = Counter()
+        for event_type, record in events:
+            if event_type in ("ProductCreated", "StockAdjusted"):
+                count[record["sku"]] += 1
+            elif event_type in ("OrderPlaced", "OrderCancelled"):
+                for sku in {line["sku"] for line in record["lines"]}:
+                    count[sku] += 1
+        return count
 
     def take(self) -> list[tuple[str, dict]]:
         """The events generated since the last `take`."""
