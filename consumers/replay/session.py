@@ -274,14 +274,19 @@ class Replay:
                     value = None
                 else:
                     raw = None
-                    try:
-                        writer, value = decoder.decode(msg.value())
-                    except DeserializationError as exc:
-                        self._undecodable(msg, ts, str(exc))
-                        continue
-                    event_type = writer.name
-                    if not unmask and writer.pii_paths:
-                        mask(value, writer.pii_paths)
+                    data = msg.value()
+                    if data is None:
+                        # A tombstone (compacted topics): a record with no value, not an error.
+                        event_type = value = None
+                    else:
+                        try:
+                            writer, value = decoder.decode(data)
+                        except DeserializationError as exc:
+                            self._undecodable(msg, ts, str(exc))
+                            continue
+                        event_type = writer.name
+                        if not unmask and writer.pii_paths:
+                            mask(value, writer.pii_paths)
                 if clauses and not check(clauses, event_type, key, value):
                     continue
                 append(

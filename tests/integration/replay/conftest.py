@@ -68,6 +68,10 @@ class EventProducer:
         )
         return landed
 
+    def send_tombstone(self, topic: str, key: bytes, partition: int) -> None:
+        self._producer.produce(topic, key=key, value=None, partition=partition)
+        assert self._producer.flush(30) == 0
+
     def send_all(self, topic: str, items) -> list[tuple[int, int, int]]:
         """items: (event_type, event, partition, timestamp_ms); returns (partition, offset, ts)."""
         pending = [self.send(topic, t, e, partition=p, timestamp_ms=ts) for t, e, p, ts in items]

@@ -195,3 +195,14 @@ def test_stdout_closed_early_is_not_an_error(settings, make_topic, producer):
     assert len(proc.stdout.splitlines()) == 1
     assert b"Traceback" not in proc.stderr and b"Exception" not in proc.stderr, proc.stderr
     assert io.BytesIO(proc.stdout).read(1) == b"{"
+
+
+def test_tombstones_are_records_without_value(settings, make_topic, producer):
+    topic = make_topic("replay-compacted", partitions=1)
+    producer.send_all(topic, [("OrderPlaced", order(1), 0, None)])
+    producer.send_tombstone(topic, b"o-1", 0)
+    got = list(records(topic, settings=settings))
+    assert [(r.key, r.event_type, r.value is None) for r in got] == [
+        ("o-1", "OrderPlaced", False), ("o-1", None, True)
+    ]
+
