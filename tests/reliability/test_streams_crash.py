@@ -93,12 +93,12 @@ def test_kill9_during_a_stream_of_events(settings, registry_client, serializer, 
                     time.sleep(0.25)
 
             publisher = threading.Thread(target=stream)
-            before = topic_size(settings, app.levels)
+            target = topic_size(settings, app.levels) + rng.randint(10, 40)
             publisher.start()
             # Kill mid-stream: once the worker has applied part of this batch, and before its
             # next offset commit (every ~3 s) covers all of it.
-            wait_until(lambda: topic_size(settings, app.levels) >= before + rng.randint(10, 40),
-                       60, "the worker to apply part of the batch", interval_s=0.1)
+            wait_until(lambda target=target: topic_size(settings, app.levels) >= target, 60,
+                       "the worker to apply part of the batch", interval_s=0.1)
             worker.kill9()
             publisher.join(timeout=60)
             assert not publisher.is_alive()
