@@ -1,0 +1,52 @@
+"""A minimal faust app for the benchmark: decode + table update on shop.inventory, no
+repartition and no derived events. Comparing it with the full inventory app and with a plain
+confluent-kafka loop shows where the time goes (`python -m benchmarks.bench_streams`).
+
+Run by the benchmark as `faust -A streams.bench_app worker` with the STREAMS_* settings.
+"""
+
+from __future__ import annotations
+
+import time
+
+import faust
+
+from streams.base import Context, make_app
+from streams.settings import from_env
+
+
+def build() -> faust.App:
+    settings = from_env("inventory")
+    app = make_app(settings)
+    ctx = Context(app, settings)
+    table = app.Table("bench-levels", partitions=3, schema=faust.Schema(
+        key_type=str, key_serializer="raw", value_serializer="json"))
+    progress = {"count": 0, "first": None, "last": None}
+
+    @app.agent(ctx.source("shop.inventory"), name="bench-apply")
+    async def apply(stream):
+        async for event in stream:
+            sku = event.record["sku"]
+            table[sku] = table.get(sku, 0) + event.record["delta"]
+            now = time.time()
+            progress["first"] = progress["first"] or now
+            progress["last"] = now
+            progress["count"] += 1
+
+    @app.page("/health")
+    async def health(web, request):
+        return web.json({"app_id": app.conf.id})
+
+    @app.page("/bench")
+    async def bench(web, request):
+        return web.json(progress)
+
+    return app
+
+
+def __getattr__(name: str):
+    if name == "app":
+        app = build()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
