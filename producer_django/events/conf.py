@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     # owned by the relay and rejected here (RELAY_OWNED_KAFKA_KEYS).
     "PRODUCER_CONFIG": {},
     "MESSAGE_TIMEOUT_MS": 30_000,
-    "BATCH_SIZE": 500,
+    "BATCH_SIZE": 1000,
     "POLL_INTERVAL_S": 0.05,
     "BACKOFF_INITIAL_S": 0.5,
     "BACKOFF_MAX_S": 10.0,

@@ -118,7 +118,9 @@ class KafkaSender:
                 logger.error("no delivery report within the message timeout; resetting producer")
                 self._discard_producer()
                 return False
-            producer.flush(0.2)
+            # flush() sends at once (no linger) and serves delivery callbacks; short slices
+            # keep the heartbeat going during a long wait.
+            producer.flush(min(1.0, max(deadline - time.monotonic(), 0.01)))
             progress()
         return True
 

@@ -1,0 +1,209 @@
+"""Relay throughput against two baselines, and commit -> ack latency at a steady rate.
+
+    python -m benchmarks.bench_relay [--events 20000] [--aggregates 5000] [--rounds 3]
+                                     [--no-postgres]
+
+On its own broker and registry, for SQLite (and a throwaway PostgreSQL when present), with an
+outbox of `--events` StockAdjusted rows over `--aggregates` skus, side by side in one run:
+
+    relay     the real relay pass: claim heads, serialize (Avro, registry ids cached), produce
+              with the idempotent producer, wait for every delivery report, mark
+    db-only   the same claim and mark with no Kafka at all          target: relay >= 0.7
+    raw       a plain confluent-kafka Producer sending the same      target: relay >= 0.15
+              pre-serialized bytes, keys and headers, then flush
+
+Then a workload commits 500 events/s for 10 s while `manage.py relay_outbox` runs as its own
+process; latency = published_at - created_at of each row (created just before its commit,
+published right after its delivery report). Prints p50 and p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from benchmarks.common import report, running_stack, side_by_side
+
+TARGET_DB_ONLY = 0.7
+TARGET_RAW = 0.15
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.child:
+        return _child(args)
+    ok = True
+    with running_stack() as settings:
+        for db in ["sqlite"] + ([] if args.no_postgres else ["postgres"]):
+            with tempfile.TemporaryDirectory(prefix="bench-relay-") as home:
+                env = {**os.environ, "PIPELINE_HOME": home,
+                       "DJANGO_SETTINGS_MODULE": "producer_django.shop.settings",
+                       "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+                       "SCHEMA_REGISTRY_URL": settings.schema_registry_url}
+                env.pop("DATABASE_URL", None)
+                pg = None
+                if db == "postgres":
+                    from producer_django.testing import PostgresUnavailable, TemporaryPostgres
+
+                    try:
+                        pg = TemporaryPostgres()
+                        pg.start()
+                    except PostgresUnavailable as exc:
+                        print(f"postgres: skipped ({exc})")
+                        continue
+                    env["DATABASE_URL"] = pg.create_database("bench")
+                try:
+                    done = subprocess.run(
+                        [sys.executable, "-m", "benchmarks.bench_relay", "--child",
+                         "--events", str(args.events), "--aggregates", str(args.aggregates),
+                         "--rounds", str(args.rounds)],
+                        env=env, capture_output=True, text=True, timeout=3600,
+                    )
+                finally:
+                    if pg:
+                        pg.stop()
+                if done.returncode != 0:
+                    print(done.stderr[-3000:])
+                    return 1
+                r = json.loads(done.stdout.strip().splitlines()[-1])
+                ok &= report(f"relay vs db-only drain ({db})", *r["db_only"], TARGET_DB_ONLY)
+                ok &= report(f"relay vs raw producer ({db})", *r["raw"], TARGET_RAW)
+                lat = r["latency"]
+                print(f"{'commit -> ack latency at 500/s (' + db + ')':<44} "
+                      f"p50 {lat['p50_ms']:.0f} ms  p99 {lat['p99_ms']:.0f} ms  "
+                      f"({lat['events']} events, {lat['rate']:.0f}/s achieved)")
+    return 0 if ok else 1
+
+
+def _child(args) -> int:
+    import django
+
+    django.setup()
+    from confluent_kafka import Producer
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from producer_django.events.models import OutboxEvent
+    from producer_django.events.publish import publish
+    from producer_django.events.relay.runner import build_relay
+
+    call_command("migrate", verbosity=0)
+    for start in range(0, args.events, 1000):
+        with transaction.atomic():
+            for n in range(start, min(start + 1000, args.events)):
+                publish("StockAdjusted", {"sku": f"R-{n % args.aggregates}", "delta": 1,
+                                          "reason": "bench"})
+    relay = build_relay()
+    store, sender = relay.store, relay.sender
+
+    def reset() -> None:
+        OutboxEvent.objects.update(published_at=None, attempts=0, available_at=_epoch())
+
+    def drain(send) -> int:
+        reset()
+        total = 0
+        while True:
+            with store.batch():
+                rows = store.claim()
+                if not rows:
+                    return total
+                results = send(rows)
+                store.mark(rows, results)
+            total += sum(1 for err in results.values() if err is None)
+
+    def ours() -> int:
+        return drain(lambda rows: sender.send(rows, progress=lambda: None).results)
+
+    def db_only() -> int:
+        return drain(lambda rows: {row.id: None for row in rows})
+
+    rows = [r for r in OutboxEvent.objects.order_by("id")]
+    from schemas.serde import event_headers
+
+    wire = [
+        (r.topic, r.key.encode(), sender.serializer.serialize(r.event_type, r.payload),
+         event_headers(r.event_type, {**r.payload, "traceparent": r.traceparent}))
+        for r in rows
+    ]
+    raw_producer = Producer(sender.settings.kafka_conf(**{"linger.ms": 5}))
+
+    def raw() -> int:
+        for topic, key, value, headers in wire:
+            while True:
+                try:
+                    raw_producer.produce(topic, value=value, key=key, headers=headers)
+                    break
+                except BufferError:
+                    raw_producer.poll(0.1)
+        raw_producer.flush(60)
+        return len(wire)
+
+    assert ours() == args.events  # warm-up, and proof every row goes through
+    results = {
+        "db_only": side_by_side(ours, db_only, rounds=args.rounds),
+        "raw": side_by_side(ours, raw, rounds=args.rounds),
+        "latency": _latency(connection),
+    }
+    sender.close()
+    print(json.dumps(results))
+    return 0
+
+
+def _latency(connection) -> dict:
+    import time
+
+    from producer_django.events.models import OutboxEvent
+    from producer_django.stack import manage_argv
+
+    OutboxEvent.objects.all().delete()
+    relay = subprocess.Popen(manage_argv("relay_outbox"), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(8)  # let the relay start before the clock runs
+        subprocess.run(manage_argv("shop_workload", "--prefix", "L", "--skus", "200",
+                                   "--events", "0", "--setup"), check=True,
+                       stdout=subprocess.DEVNULL)
+        started = time.perf_counter()
+        subprocess.run(manage_argv("shop_workload", "--prefix", "L", "--skus", "200",
+                                   "--events", "5000", "--rate", "500"), check=True,
+                       stdout=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - started
+        deadline = time.monotonic() + 120
+        while OutboxEvent.objects.filter(published_at__isnull=True).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the relay did not drain the latency run")
+            time.sleep(0.2)
+    finally:
+        relay.terminate()
+        relay.wait(60)
+    lat = sorted(
+        (p - c).total_seconds() * 1000
+        for c, p in OutboxEvent.objects.filter(event_type="StockAdjusted")
+        .values_list("created_at", "published_at")
+    )
+    return {"events": len(lat), "rate": len(lat) / elapsed,
+            "p50_ms": lat[len(lat) // 2], "p99_ms": lat[int(len(lat) * 0.99)]}
+
+
+def _epoch():
+    from datetime import UTC, datetime
+
+    return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench_relay", description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--aggregates", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
