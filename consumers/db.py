@@ -33,6 +33,13 @@ class Transaction:
         self._cursor.execute(sql, params)
         return self._cursor.rowcount
 
+    def executemany(self, sql: str, rows: list) -> int:
+        """Run one statement per row; returns the total number of rows changed."""
+        if self.dialect == "sqlite":
+            sql = sql.replace("%s", "?")
+        self._cursor.executemany(sql, rows)
+        return self._cursor.rowcount
+
     def fetchall(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         self.execute(sql, params)
         return self._cursor.fetchall()

@@ -19,8 +19,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     event_type VARCHAR(200) NOT NULL,
     processed_at_ms BIGINT NOT NULL,
     PRIMARY KEY (consumer_group, event_id)
-)
-"""
+)"""
 
 _INSERT = (
     f"INSERT INTO {TABLE} (consumer_group, event_id, event_type, processed_at_ms) "
@@ -34,12 +33,33 @@ class Inbox:
         self.group = consumer_group
 
     def create(self) -> None:
+        # SQLite: the primary key is the table (no separate rowid b-tree to maintain).
+        ddl = _CREATE + (" WITHOUT ROWID" if self.database.dialect == "sqlite" else "")
         with self.database.transaction() as tx:
-            tx.execute(_CREATE)
+            tx.execute(ddl)
 
     def claim(self, tx: Transaction, event_id: str, event_type: str, now_ms: int) -> bool:
         """Record the event inside `tx`; False if this group already applied it."""
         return tx.execute(_INSERT, (self.group, event_id, event_type, now_ms)) == 1
+
+    def already_applied(self, tx: Transaction, event_ids: list[str]) -> set[str]:
+        """Which of `event_ids` this group has applied (one query per 500 ids)."""
+        found: set[str] = set()
+        for i in range(0, len(event_ids), 500):
+            chunk = event_ids[i:i + 500]
+            rows = tx.fetchall(
+                f"SELECT event_id FROM {TABLE} WHERE consumer_group = %s AND event_id IN "
+                f"({', '.join(['%s'] * len(chunk))})",
+                [self.group, *chunk],
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    def claim_many(self, tx: Transaction, claims: list[tuple[str, str, int]]) -> int:
+        """Record (event_id, event_type, now_ms) rows inside `tx`; returns how many were new."""
+        if not claims:
+            return 0
+        return tx.executemany(_INSERT, [(self.group, *c) for c in claims])
 
     def seen(self, event_id: str) -> bool:
         rows = self.database.fetchall(

@@ -66,15 +66,18 @@ def header(message: Message, name: str) -> str | None:
     return found
 
 
-@dataclass(frozen=True)
 class Event:
-    """A decoded record: what handlers receive."""
+    """A decoded record: what handlers receive. (A plain class: built once per record.)"""
 
-    event_type: str
-    data: dict[str, Any]
-    message: Message
-    attempt: int = 1
+    __slots__ = ("event_type", "data", "message", "attempt", "event_id")
 
-    @property
-    def event_id(self) -> str:
-        return str(self.data["event_id"])
+    def __init__(self, event_type: str, data: dict[str, Any], message: Message,
+                 attempt: int = 1):
+        self.event_type = event_type
+        self.data = data
+        self.message = message
+        self.attempt = attempt
+        self.event_id = str(data["event_id"])
+
+    def __repr__(self) -> str:
+        return f"Event({self.event_type}, {self.event_id}, attempt {self.attempt})"

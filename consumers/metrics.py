@@ -74,3 +74,17 @@ class WorkerMetrics:
 
     def value(self, outcome: str) -> float:
         return self.records.labels(**self._labels, outcome=outcome)._value.get()
+
+
+def worker_ready(port: int, host: str = "127.0.0.1") -> bool:
+    """True if a worker serves metrics on `port` and reports itself consuming."""
+    import httpx
+
+    try:
+        response = httpx.get(f"http://{host}:{port}/metrics", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200 and any(
+        line.startswith("pipeline_worker_ready{") and line.endswith(" 1.0")
+        for line in response.text.splitlines()
+    )

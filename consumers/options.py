@@ -14,7 +14,7 @@ DEFAULT_RETRY_DELAYS_S = (1.0, 10.0, 60.0)
 @dataclass(frozen=True)
 class WorkerOptions:
     batch_size: int = 500
-    # How long one consume() waits for the first record; also bounds the SIGTERM reaction time.
+    # How long the worker waits for a first record; also bounds the SIGTERM reaction time.
     poll_timeout_s: float = 0.5
     # Non-blocking retries: one retry topic per delay, then the group's dead-letter topic.
     retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S

@@ -62,6 +62,14 @@ _RETRY_TOPIC_RETENTION_MS = "604800000"
 _DLQ_RETENTION_MS = "-1"
 
 
+class _HandlerFailed(Exception):
+    """A handler failed on the fast path; the batch is replayed with savepoints."""
+
+
+class _SomeAlreadyApplied(Exception):
+    """The batch holds events the inbox already has; redo it with a lookup first."""
+
+
 class DeliveryFailed(PipelineError):
     """A retry or dead-letter record was not acknowledged by the broker; offsets not stored."""
 
@@ -114,6 +122,7 @@ class Worker:
             routing.retry_topic(group_id, n)
             for n in range(1, len(self.options.retry_delays_s) + 1)
         ]
+        self._retry_set = frozenset(self.retry_topics)
         self.stop_event = stop_event or threading.Event()
         self.database = Database(database_url)
         self.inbox = Inbox(self.database, group_id)
@@ -139,9 +148,7 @@ class Worker:
                 if self.stop_at is not None and self._bounded_run_done():
                     break
                 self._resume_due()
-                messages = self._consumer.consume(
-                    self.options.batch_size, timeout=self.options.poll_timeout_s
-                )
+                messages = self._next_batch()
                 if messages:
                     started = time.monotonic()
                     self._process_batch(messages)
@@ -152,6 +159,16 @@ class Worker:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def _next_batch(self) -> list:
+        # Wait for the first record only, then take what is already fetched: a full batch
+        # under load, no waiting for a batch to fill at a trickle.
+        first = self._consumer.poll(self.options.poll_timeout_s)
+        if first is None:
+            return []
+        if self.options.batch_size == 1:
+            return [first]
+        return [first, *self._consumer.consume(self.options.batch_size - 1, timeout=0)]
 
     def _open(self) -> None:
         client = registry.connect(self.settings)
@@ -227,81 +244,148 @@ class Worker:
                 self.handler.close()
             finally:
                 self.database.close()
+                # Let the clients' threads go with the objects, even if the Worker lives on.
+                self._consumer = self._producer = None
 
     # -- the batch --------------------------------------------------------------------------
 
     def _process_batch(self, messages: list) -> None:
-        next_offsets: dict[tuple[str, int], int] = {}
-        blocked: set[tuple[str, int]] = set()
+        todo, next_offsets = self._admit(messages)
         pending: list[tuple[Message, BaseException, str | None]] = []
+        decoded: list[Event] = []
+        for msg in todo:
+            try:
+                event_type, data = self._deserializer.decode(msg.value())
+            except DeserializationError as exc:
+                self.metrics.failed(exc)
+                pending.append((msg, exc, routing.REASON_POISON))
+                continue
+            attempt = routing.attempts_so_far(msg) + 1 if msg.topic() in self._retry_set else 1
+            decoded.append(Event(event_type, data, msg, attempt))
         counts: dict[str, int] = {}
-        tx_scope = self.database.transaction() if self.handler.transactional else None
-        tx = tx_scope.__enter__() if tx_scope is not None else None
-        try:
-            for msg in messages:
-                if msg.error() is not None:
-                    self._on_consume_error(msg.error())
-                    continue
-                tp = (msg.topic(), msg.partition())
-                if tp in blocked:
-                    continue
-                if self.stop_at is not None and msg.offset() >= self.stop_at.get(tp, 1 << 62):
-                    blocked.add(tp)
-                    self._reached.add(tp)
-                    continue
-                if tp[0] in self.retry_topics and self._not_yet_due(msg):
-                    blocked.add(tp)
-                    continue
-                outcome = self._handle_one(msg, tx, pending)
+        if self.handler.transactional:
+            self._apply_transactional(decoded, pending, counts)
+        else:
+            for event in decoded:
+                outcome = self._apply_external(event, pending)
                 counts[outcome] = counts.get(outcome, 0) + 1
-                next_offsets[tp] = msg.offset() + 1
-        except BaseException as exc:
-            if tx_scope is not None:
-                tx_scope.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-        if tx_scope is not None:
-            tx_scope.__exit__(None, None, None)
+        counts.pop("failed", None)
         for msg, error, reason in pending:
             outcome = "dead_lettered" if self._route(msg, error, reason) else "retried"
             counts[outcome] = counts.get(outcome, 0) + 1
         self._flush()
         self._store(next_offsets)
         for outcome, n in counts.items():
-            if outcome != "failed":
-                self.metrics.count(outcome, n)
-                self.result.counts[outcome] = self.result.counts.get(outcome, 0) + n
+            self.metrics.count(outcome, n)
+            self.result.counts[outcome] = self.result.counts.get(outcome, 0) + n
 
-    def _handle_one(self, msg: Message, tx: Transaction | None, pending: list) -> str:
+    def _admit(self, messages: list) -> tuple[list[Message], dict[tuple[str, int], int]]:
+        """The records to handle now, and the offsets to store once they are done.
+
+        Skips records past a bounded run's end and retry records not yet due (their partition
+        is paused and rewound, so the rest of that partition in this batch waits too).
+        """
+        todo = []
+        next_offsets: dict[tuple[str, int], int] = {}
+        blocked: set[tuple[str, int]] = set()
+        stop_at, retry_topics = self.stop_at, self._retry_set
+        for msg in messages:
+            if msg.error() is not None:
+                self._on_consume_error(msg.error())
+                continue
+            topic, offset = msg.topic(), msg.offset()
+            tp = (topic, msg.partition())
+            if blocked and tp in blocked:
+                continue
+            if stop_at is not None and offset >= stop_at.get(tp, 1 << 62):
+                blocked.add(tp)
+                self._reached.add(tp)
+                continue
+            if topic in retry_topics and self._not_yet_due(msg):
+                blocked.add(tp)
+                continue
+            todo.append(msg)
+            next_offsets[tp] = offset + 1
+        return todo, next_offsets
+
+    def _apply_transactional(self, events: list[Event], pending: list, counts: dict) -> None:
+        """All effects and inbox claims of the batch in one transaction.
+
+        Fast path: claim every event id with one statement; if none was claimed before (the
+        common case) run the handlers, no lookups, no savepoints. If some were (a redelivery),
+        roll back and redo with one inbox lookup for the batch. If a handler fails, roll back
+        and replay the batch record by record, each in a savepoint, so only the failing
+        records are routed.
+        """
+        if not events:
+            return
         try:
-            event_type, data = self._deserializer.decode(msg.value())
-        except DeserializationError as exc:
-            self.metrics.failed(exc)
-            pending.append((msg, exc, routing.REASON_POISON))
-            return "failed"
-        event = Event(event_type, data, msg, routing.attempts_so_far(msg) + 1)
+            try:
+                with self.database.transaction() as tx:
+                    handled = self._fast_batch(tx, events, look_up=False)
+            except _SomeAlreadyApplied:
+                with self.database.transaction() as tx:
+                    handled = self._fast_batch(tx, events, look_up=True)
+        except _HandlerFailed:
+            with self.database.transaction() as tx:
+                for event in events:
+                    outcome = self._apply_in_savepoint(tx, event, pending)
+                    counts[outcome] = counts.get(outcome, 0) + 1
+            return
+        if handled:
+            counts["handled"] = handled
+        if len(events) > handled:
+            counts["duplicate"] = len(events) - handled
+
+    def _fast_batch(self, tx: Transaction, events: list[Event], look_up: bool) -> int:
+        done = self.inbox.already_applied(tx, [e.event_id for e in events]) if look_up else set()
+        fresh: dict[str, Event] = {}
+        for event in events:
+            if event.event_id not in done:
+                fresh.setdefault(event.event_id, event)  # twice in one batch applies once
         now_ms = int(time.time() * 1000)
+        claimed = self.inbox.claim_many(
+            tx, [(event_id, e.event_type, now_ms) for event_id, e in fresh.items()]
+        )
+        if claimed != len(fresh):
+            raise _SomeAlreadyApplied()
+        handle = self.handler.handle
+        for event in fresh.values():
+            try:
+                handle(event, tx)
+            except Exception as exc:
+                raise _HandlerFailed() from exc
+        return len(fresh)
+
+    def _apply_in_savepoint(self, tx: Transaction, event: Event, pending: list) -> str:
         try:
-            if tx is not None:
-                with tx.savepoint():
-                    if not self.inbox.claim(tx, event.event_id, event_type, now_ms):
-                        return "duplicate"
-                    self.handler.handle(event, tx)
-            else:
-                if self.inbox.seen(event.event_id):
+            with tx.savepoint():
+                if not self.inbox.claim(tx, event.event_id, event.event_type,
+                                        int(time.time() * 1000)):
                     return "duplicate"
-                self.handler.handle(event, None)
-                # Recorded at once: a crash after this line cannot repeat the effect.
-                self.inbox.record(event.event_id, event_type, int(time.time() * 1000))
-        except PermanentFailure as exc:
-            self._log_failure(event, exc)
-            pending.append((msg, exc, routing.REASON_PERMANENT))
-            return "failed"
+                self.handler.handle(event, tx)
         except Exception as exc:
             # Any handler failure is routed (retry topic or dead letters), never swallowed.
-            self._log_failure(event, exc)
-            pending.append((msg, exc, None))
+            self._failed(event, exc, pending)
             return "failed"
         return "handled"
+
+    def _apply_external(self, event: Event, pending: list) -> str:
+        try:
+            if self.inbox.seen(event.event_id):
+                return "duplicate"
+            self.handler.handle(event, None)
+            # Recorded at once: only a crash before this line can repeat the effect.
+            self.inbox.record(event.event_id, event.event_type, int(time.time() * 1000))
+        except Exception as exc:
+            self._failed(event, exc, pending)
+            return "failed"
+        return "handled"
+
+    def _failed(self, event: Event, exc: Exception, pending: list) -> None:
+        self._log_failure(event, exc)
+        reason = routing.REASON_PERMANENT if isinstance(exc, PermanentFailure) else None
+        pending.append((event.message, exc, reason))
 
     def _log_failure(self, event: Event, exc: BaseException) -> None:
         self.metrics.failed(exc)

@@ -11,10 +11,9 @@ import socket
 import sys
 from pathlib import Path
 
-import httpx
-
 from consumers import smtp_server
 from consumers.handlers import WORKERS
+from consumers.metrics import worker_ready
 from deploy.runtime.process import ProcessSpec
 
 SMTP_HOST = "127.0.0.1"
@@ -113,14 +112,7 @@ class WorkerComponent:
         )
 
     def healthy(self) -> bool:
-        try:
-            response = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200 and any(
-            line.startswith("pipeline_worker_ready{") and line.endswith(" 1.0")
-            for line in response.text.splitlines()
-        )
+        return worker_ready(self.metrics_port)
 
 
 def _ports(stack) -> dict[str, int]:
