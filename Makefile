@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-django test-streams bench bench-replay bench-streams lint up down clean
+.PHONY: demo test test-unit test-django test-streams test-workers bench bench-replay bench-streams bench-worker lint up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test-django: $(STAMP)
 test-streams: $(STAMP)
 	$(PY) -m pytest -q -ra tests/unit/streams tests/integration/streams tests/reliability/test_streams_crash.py tests/reliability/test_streams_rebalance.py tests/reliability/test_streams_recovery.py
 
+# The consumer-group workers: unit, integration (broker, registry, SQLite, SMTP) and
+# kill -9 / SIGTERM / flaky-handler reliability tests.
+test-workers: $(STAMP)
+	$(PY) -m pytest -q -ra tests/unit/consumers tests/integration/consumers tests/reliability/test_worker_kill9.py tests/reliability/test_worker_retries.py tests/reliability/test_worker_sigterm.py
+
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
@@ -39,6 +44,10 @@ bench-replay: $(STAMP)
 # Inventory table updates/s: faust vs a confluent-kafka consume(500) loop.
 bench-streams: $(STAMP)
 	$(PY) -m benchmarks.bench_streams
+
+# Worker records/s vs a raw confluent-kafka consume(500)+decode loop; produce->mail p50/p99.
+bench-worker: $(STAMP)
+	$(PY) -m benchmarks.bench_worker
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

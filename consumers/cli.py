@@ -20,6 +20,8 @@ def add_commands(subparsers) -> None:
     worker.add_argument("--batch-size", type=int, default=None)
     worker.add_argument("--metrics-port", type=int, default=None,
                         help="serve Prometheus metrics on 127.0.0.1:PORT")
+    worker.add_argument("--metrics-host", default=None,
+                        help="address for the metrics server (default 127.0.0.1)")
     worker.add_argument("--instance-id", default=None,
                         help="static membership id: a restart takes its partitions back at once")
     worker.add_argument("--smtp-host", default=None)
@@ -68,6 +70,8 @@ def cmd_worker(args) -> int:
         changes["batch_size"] = args.batch_size
     if args.metrics_port is not None:
         changes["metrics_port"] = args.metrics_port
+    if args.metrics_host is not None:
+        changes["metrics_host"] = args.metrics_host
     if args.instance_id is not None:
         changes["instance_id"] = args.instance_id
     if args.smtp_host is not None:

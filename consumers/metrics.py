@@ -43,8 +43,8 @@ class WorkerMetrics:
             self.records.labels(**labels, outcome=outcome)
         self.ready.labels(**labels).set(0)
 
-    def serve(self, port: int) -> None:
-        start_http_server(port, addr="127.0.0.1", registry=self.registry)
+    def serve(self, port: int, host: str = "127.0.0.1") -> None:
+        start_http_server(port, addr=host, registry=self.registry)
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.records.labels(**self._labels, outcome=outcome).inc(n)

@@ -21,6 +21,8 @@ class WorkerOptions:
     auto_commit_interval_ms: int = 1000
     statistics_interval_ms: int = 5000
     metrics_port: int | None = None
+    # Loopback by default; 0.0.0.0 in a container so Prometheus can scrape it.
+    metrics_host: str = "127.0.0.1"
     # Static group membership (`group.instance.id`): one distinct id per process.
     instance_id: str | None = None
     smtp_host: str = "127.0.0.1"

@@ -606,7 +606,7 @@ def run_worker(
         name=name,
     )
     if options.metrics_port:
-        worker.metrics.serve(options.metrics_port)
+        worker.metrics.serve(options.metrics_port, options.metrics_host)
     restore = _install_signal_handlers(worker.stop_event)
     try:
         return worker.run(on_ready)
