@@ -19,8 +19,7 @@ def build() -> faust.App:
     settings = from_env("inventory")
     app = make_app(settings)
     ctx = Context(app, settings)
-    table = app.Table("bench-levels", partitions=3, schema=faust.Schema(
-        key_type=str, key_serializer="raw", value_serializer="json"))
+    table = app.Table("bench-levels", partitions=3, key_type=str)
     progress = {"count": 0, "first": None, "last": None}
 
     @app.agent(ctx.source("shop.inventory"), name="bench-apply")

@@ -39,9 +39,8 @@ def build(settings: StreamSettings | None = None) -> faust.App:
     by_user = ctx.source(
         f"{settings.app_id}-by-user", partitions=BY_USER_PARTITIONS, internal=True
     )
-    schema = faust.Schema(key_type=str, key_serializer="raw", value_serializer="json")
-    users = app.Table("users", partitions=BY_USER_PARTITIONS, schema=schema)
-    pending = app.Table("pending", partitions=BY_USER_PARTITIONS, schema=schema)
+    users = app.Table("users", partitions=BY_USER_PARTITIONS, key_type=str)
+    pending = app.Table("pending", partitions=BY_USER_PARTITIONS, key_type=str)
     outputs = {
         name: ctx.output(catalog.event_type(name).topic)
         for name in ("NotificationRequested", "SearchDocumentUpserted", "SearchDocumentDeleted",
@@ -61,9 +60,11 @@ def build(settings: StreamSettings | None = None) -> faust.App:
                 await emit(event_type, record)
             if decoded.type in rules.NEEDS_USER:
                 message = event.message
+                # A JSON key, like the tables' changelog keys, so that faust's web routing
+                # (which hashes those) finds the worker that owns the user.
                 await by_user.send(
-                    key=decoded.record["user_id"].encode(), value=message.value,
-                    headers=message.headers, key_serializer="raw", value_serializer="raw",
+                    key=decoded.record["user_id"], value=message.value,
+                    headers=message.headers, key_serializer="json", value_serializer="raw",
                 )
             elif decoded.type == "LowStockDetected":
                 await emit("NotificationRequested",
