@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.db import DatabaseError
+
 if TYPE_CHECKING:
     from producer_django.events.relay.sender import KafkaSender
     from producer_django.events.relay.store import OutboxStore
@@ -75,12 +77,20 @@ class Relay:
         backoff = 0.0
         while not stop.is_set():
             self.heartbeat()
-            outcome = self.run_once()
-            self._maybe_cleanup()
+            try:
+                outcome = self.run_once()
+                self._maybe_cleanup()
+            except DatabaseError as exc:
+                # The database went away (restart, failover): reconnect after a pause; the
+                # rows of the interrupted batch were not marked and go out again.
+                backoff = self._next_backoff(backoff)
+                logger.error("database error: %s; retrying in %.1fs", exc, backoff)
+                self.store.reset_connection()
+                stop.wait(backoff)
+                continue
             if outcome.claimed and not outcome.delivered:
                 # Nothing got through: the broker or registry is likely down. Back off.
-                backoff = min(max(backoff * 2, self.settings.backoff_initial_s),
-                              self.settings.backoff_max_s)
+                backoff = self._next_backoff(backoff)
                 logger.warning(
                     "%d events could not be delivered; retrying in %.1fs", outcome.failed, backoff
                 )
@@ -93,6 +103,9 @@ class Relay:
                 if until_empty and not self.store.has_pending():
                     return
                 stop.wait(self.settings.poll_interval_s)
+
+    def _next_backoff(self, backoff: float) -> float:
+        return min(max(backoff * 2, self.settings.backoff_initial_s), self.settings.backoff_max_s)
 
     def _maybe_cleanup(self) -> None:
         now = time.monotonic()

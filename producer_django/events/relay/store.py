@@ -76,7 +76,7 @@ class OutboxStore:
         """Record delivery results: None = acknowledged by Kafka, else the error text."""
         now = timezone.now()
         delivered = [rid for rid, err in results.items() if err is None]
-        with transaction.atomic(using=self.alias):
+        with transaction.atomic(using=self.alias, savepoint=False):
             if delivered:
                 OutboxEvent.objects.using(self.alias).filter(id__in=delivered).update(
                     published_at=now
@@ -93,6 +93,9 @@ class OutboxStore:
 
     def retry_delay(self, attempts: int) -> float:
         return min(self.backoff_initial_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)
+
+    def reset_connection(self) -> None:
+        connections[self.alias].close()
 
     def has_pending(self) -> bool:
         return OutboxEvent.objects.using(self.alias).filter(published_at__isnull=True).exists()

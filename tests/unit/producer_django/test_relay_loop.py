@@ -70,3 +70,24 @@ def test_stop_event_ends_the_loop():
     store = FakeStore([[1]])
     Relay(store, FakeSender([True]), SETTINGS).run(stop)
     assert store.marked == []
+
+
+def test_database_error_reconnects_and_retries():
+    from django.db import OperationalError
+
+    class FlakyStore(FakeStore):
+        resets = 0
+        failures = 1
+
+        def claim(self):
+            if self.failures:
+                self.failures -= 1
+                raise OperationalError("server closed the connection unexpectedly")
+            return super().claim()
+
+        def reset_connection(self):
+            self.resets += 1
+
+    store = FlakyStore([[1]])
+    Relay(store, FakeSender([True]), SETTINGS).run(threading.Event(), until_empty=True)
+    assert store.resets == 1 and store.marked == [{1: None}]
