@@ -15,18 +15,20 @@ from streams.base import Context, make_app
 from streams.settings import from_env
 
 
-def build() -> faust.App:
+def build(*, use_table: bool = True) -> faust.App:
     settings = from_env("inventory")
     app = make_app(settings)
     ctx = Context(app, settings)
     table = app.Table("bench-levels", partitions=3, key_type=str)
+    levels: dict[str, int] = {}
     progress = {"count": 0, "first": None, "last": None}
 
     @app.agent(ctx.source("shop.inventory"), name="bench-apply")
     async def apply(stream):
         async for event in stream:
             sku = event.record["sku"]
-            table[sku] = table.get(sku, 0) + event.record["delta"]
+            target = table if use_table else levels
+            target[sku] = target.get(sku, 0) + event.record["delta"]
             now = time.time()
             progress["first"] = progress["first"] or now
             progress["last"] = now
@@ -44,8 +46,9 @@ def build() -> faust.App:
 
 
 def __getattr__(name: str):
-    if name == "app":
-        app = build()
-        globals()["app"] = app
+    # `app`: decode + table update; `app_no_table`: decode + a dict (faust's consuming alone).
+    if name in ("app", "app_no_table"):
+        app = build(use_table=name == "app")
+        globals()[name] = app
         return app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
