@@ -9,7 +9,7 @@ import faust
 
 from schemas import registry
 from schemas.serde import EventDeserializer, EventSerializer
-from streams.codec import DeadLetteringTopic, EventCodec
+from streams.codec import REASON_PERMANENT, DeadLetteringTopic, EventCodec, send_dead_letter
 from streams.emit import Emitter
 from streams.settings import StreamSettings
 
@@ -94,6 +94,10 @@ class Context:
 
     def output(self, name: str):
         return self.app.topic(name, key_serializer="raw", value_serializer="raw")
+
+    async def dead_letter(self, message, exc: BaseException) -> None:
+        """A decoded event this app cannot handle (e.g. a derived event would not validate)."""
+        await send_dead_letter(self.dead_letters, message, exc, self.app.conf.id, REASON_PERMANENT)
 
     async def emit(self, topic, event_type: str, record: dict):
         return await self.emitter.send(topic, event_type, record)

@@ -31,6 +31,7 @@ H_ERROR_MESSAGE = "error.message"
 H_GROUP = "error.group"
 H_REASON = "dead_letter.reason"
 REASON_POISON = "poison record"
+REASON_PERMANENT = "permanent failure"
 MAX_ERROR_CHARS = 2000
 
 
@@ -95,24 +96,30 @@ class DeadLetteringTopic(faust.Topic):
     async def _dead_letter(self, exc: Exception, message) -> None:
         # faust wraps our DeserializationError in ValueDecodeError; report the original.
         cause = exc.__cause__ if isinstance(exc.__cause__, DeserializationError) else exc
-        logger.warning(
-            "dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, cause
-        )
-        headers = list(message.headers or [])
-        headers += dead_letter_headers(
-            message.topic, message.partition, message.offset, cause, self.app.conf.id
-        )
-        # Awaiting the delivery keeps the record even if the worker dies right after: faust
-        # has already acked the source offset.
-        fut = await self.dead_letters.send(
-            key=message.key, value=message.value, headers=headers,
-            key_serializer="raw", value_serializer="raw",
-        )
-        await fut
+        await send_dead_letter(self.dead_letters, message, cause, self.app.conf.id, REASON_POISON)
+
+
+async def send_dead_letter(topic, message, exc: BaseException, group: str, reason: str) -> None:
+    """Copy `message` (a faust Message) to `topic` with its origin and the error."""
+    logger.warning(
+        "dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, exc
+    )
+    headers = list(message.headers or [])
+    headers += dead_letter_headers(
+        message.topic, message.partition, message.offset, exc, group, reason
+    )
+    # Awaiting the delivery keeps the record even if the worker dies right after: faust has
+    # already acked the source offset.
+    fut = await topic.send(
+        key=message.key, value=message.value, headers=headers,
+        key_serializer="raw", value_serializer="raw",
+    )
+    await fut
 
 
 def dead_letter_headers(
-    topic: str, partition: int, offset: int, exc: BaseException, group: str
+    topic: str, partition: int, offset: int, exc: BaseException, group: str,
+    reason: str = REASON_POISON,
 ) -> list[tuple[str, bytes]]:
     return [
         (H_ORIGIN_TOPIC, topic.encode()),
@@ -121,5 +128,5 @@ def dead_letter_headers(
         (H_ERROR_TYPE, type(exc).__name__.encode()),
         (H_ERROR_MESSAGE, str(exc)[:MAX_ERROR_CHARS].encode()),
         (H_GROUP, group.encode()),
-        (H_REASON, REASON_POISON.encode()),
+        (H_REASON, reason.encode()),
     ]

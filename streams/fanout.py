@@ -20,6 +20,7 @@ import logging
 import faust
 
 from schemas import catalog
+from schemas.errors import SerializationError
 from streams import fanout_rules as rules
 from streams.base import Context, make_app
 from streams.settings import StreamSettings, from_env
@@ -55,20 +56,28 @@ def build(settings: StreamSettings | None = None) -> faust.App:
 
     async def fan_out(stream):
         async for event in stream.events():
-            decoded = event.value
-            for event_type, record in rules.search_and_cache(decoded, producer):
-                await emit(event_type, record)
-            if decoded.type in rules.NEEDS_USER:
-                message = event.message
-                # A JSON key, like the tables' changelog keys, so that faust's web routing
-                # (which hashes those) finds the worker that owns the user.
-                await by_user.send(
-                    key=decoded.record["user_id"], value=message.value,
-                    headers=message.headers, key_serializer="json", value_serializer="raw",
-                )
-            elif decoded.type == "LowStockDetected":
-                await emit("NotificationRequested",
-                           rules.low_stock_notification(decoded, settings.ops_email, producer))
+            try:
+                await fan_out_one(event)
+            except (SerializationError, KeyError, TypeError, ValueError) as exc:
+                # Decodable but unusable (e.g. a derived event would not validate): keep it
+                # in the dead letters rather than stop the partition.
+                await ctx.dead_letter(event.message, exc)
+
+    async def fan_out_one(event) -> None:
+        decoded = event.value
+        for event_type, record in rules.search_and_cache(decoded, producer):
+            await emit(event_type, record)
+        if decoded.type in rules.NEEDS_USER:
+            message = event.message
+            # A JSON key, like the tables' changelog keys, so that faust's web routing
+            # (which hashes those) finds the worker that owns the user.
+            await by_user.send(
+                key=decoded.record["user_id"], value=message.value,
+                headers=message.headers, key_serializer="json", value_serializer="raw",
+            )
+        elif decoded.type == "LowStockDetected":
+            await emit("NotificationRequested",
+                       rules.low_stock_notification(decoded, settings.ops_email, producer))
 
     for name in (*SOURCE_TOPICS, settings.alerts_topic):
         app.agent(ctx.source(name), name=f"fan-out-{name}")(fan_out)

@@ -51,7 +51,12 @@ def build(settings: StreamSettings | None = None) -> faust.App:
     async def split_by_sku(stream):
         async for event in stream.events():
             source = f"{event.message.topic}:{event.message.partition}"
-            for change in inventory_state.changes_from(event.value, source, event.message.offset):
+            try:
+                split = inventory_state.changes_from(event.value, source, event.message.offset)
+            except (KeyError, TypeError, ValueError) as exc:
+                await ctx.dead_letter(event.message, exc)
+                continue
+            for change in split:
                 await changes.send(key=change.sku, value=asdict(change))
 
     for name in SOURCE_TOPICS:
