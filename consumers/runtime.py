@@ -136,6 +136,7 @@ class Worker:
         self._delivery_errors: list[str] = []
         self._reached: set[tuple[str, int]] = set()
         self._last_bound_check = 0.0
+        self._assigned: frozenset[tuple[str, int]] = frozenset()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -467,18 +468,28 @@ class Worker:
 
     # -- rebalance callbacks ------------------------------------------------------------------
 
+    def assignment(self) -> set[tuple[str, int]]:
+        """The partitions this worker holds (safe to call from another thread, unlike the
+        consumer's own `assignment()`, which waits for the consuming thread)."""
+        return set(self._assigned)
+
     def _on_assign(self, consumer, partitions) -> None:
         logger.info("%s: assigned %s", self.name, [(p.topic, p.partition) for p in partitions])
+        self._assigned = self._assigned | {(p.topic, p.partition) for p in partitions}
 
     def _on_revoke(self, consumer, partitions) -> None:
         # Called between batches, so every stored offset belongs to a finished effect.
         self._commit()
-        for p in partitions:
-            self._paused.pop((p.topic, p.partition), None)
+        self._forget(partitions)
 
     def _on_lost(self, consumer, partitions) -> None:
-        for p in partitions:
-            self._paused.pop((p.topic, p.partition), None)
+        self._forget(partitions)
+
+    def _forget(self, partitions) -> None:
+        gone = {(p.topic, p.partition) for p in partitions}
+        self._assigned = self._assigned - gone
+        for tp in gone:
+            self._paused.pop(tp, None)
 
     def _on_client_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -505,7 +516,7 @@ class Worker:
             return False
         self._last_bound_check = now
         tps = [TopicPartition(t, p) for t, p in pending]
-        for tp in self._consumer.position(tps) if self._assigned(tps) else []:
+        for tp in self._consumer.position(tps) if self._holds(tps) else []:
             end = self.stop_at[(tp.topic, tp.partition)]
             if tp.offset != OFFSET_INVALID and tp.offset >= end:
                 self._reached.add((tp.topic, tp.partition))
@@ -523,9 +534,8 @@ class Worker:
                 self._reached.add((t, p))
         return all(tp in self._reached for tp in self.stop_at)
 
-    def _assigned(self, tps: list[TopicPartition]) -> bool:
-        assigned = {(a.topic, a.partition) for a in self._consumer.assignment()}
-        return all((tp.topic, tp.partition) in assigned for tp in tps)
+    def _holds(self, tps: list[TopicPartition]) -> bool:
+        return all((tp.topic, tp.partition) in self._assigned for tp in tps)
 
 
 def ensure_topics(settings: ConnectionSettings, names: list[str], partitions: int = 3) -> None:

@@ -1,0 +1,46 @@
+"""The search indexer and the inbox on PostgreSQL (DATABASE_URL), with redeliveries."""
+
+from __future__ import annotations
+
+import pytest
+
+from consumers.db import Database
+from consumers.handlers.search import search
+from consumers.inbox import Inbox
+from consumers.options import WorkerOptions
+from consumers.testing import WorkerThread, publish, search_upsert, wait_until
+from schemas.serde import EventSerializer
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    from producer_django.testing import TemporaryPostgres
+
+    with TemporaryPostgres() as pg:
+        yield pg.create_database("shop_workers")
+
+
+def test_search_index_on_postgres_applies_each_event_once(
+    settings, registry_client, make_topic, unique, postgres_url
+):
+    topic = make_topic("search-pg")
+    serializer = EventSerializer(registry_client)
+    docs = [search_upsert(f"product:pg-{i}", f"Copper pan {i}", "induction ready")
+            for i in range(300)]
+    publish(settings, serializer, topic, "SearchDocumentUpserted", docs + docs[:40],
+            key_field="document_id")
+    group = f"search-pg-{unique}"
+    worker = WorkerThread("search", settings, group_id=group, topics=[topic],
+                          database_url=postgres_url, options=WorkerOptions(retry_delays_s=(1.0,)))
+    db = Database(postgres_url)
+    try:
+        wait_until(lambda: Inbox(db, group).count() == 300, 60, what="300 events in the inbox")
+        wait_until(lambda: worker.worker.metrics.value("duplicate") == 40, 30,
+                   what="40 redeliveries skipped")
+    finally:
+        result = worker.stop()
+    assert result.counts == {"handled": 300, "duplicate": 40}
+    hits = search(db, "copper induction", limit=1000)
+    assert len(hits) == 300
+    assert db.fetchall("SELECT count(*) FROM search_index")[0][0] >= 300
+    db.close()
