@@ -61,7 +61,8 @@ def cmd_worker(args) -> int:
     from consumers.runtime import run_worker
     from deploy.stack import Stack
 
-    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    # The worker's own progress at INFO; other libraries stay at the CLI's level.
+    logging.getLogger("consumers").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     stack = Stack()
     changes = {}
     if args.retry_delays is not None:
