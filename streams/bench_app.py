@@ -13,6 +13,7 @@ import faust
 
 from streams.base import Context, make_app
 from streams.settings import from_env
+from streams.web import add_health
 
 
 def build(*, use_table: bool = True) -> faust.App:
@@ -34,9 +35,7 @@ def build(*, use_table: bool = True) -> faust.App:
             progress["last"] = now
             progress["count"] += 1
 
-    @app.page("/health")
-    async def health(web, request):
-        return web.json({"app_id": app.conf.id})
+    add_health(app)
 
     @app.page("/bench")
     async def bench(web, request):

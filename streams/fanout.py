@@ -24,6 +24,7 @@ from schemas.errors import SerializationError
 from streams import fanout_rules as rules
 from streams.base import Context, make_app
 from streams.settings import StreamSettings, from_env
+from streams.web import add_health, add_keyed_view
 
 logger = logging.getLogger(__name__)
 
@@ -104,19 +105,15 @@ def build(settings: StreamSettings | None = None) -> faust.App:
                 pending[user_id] = parked + [rules.to_json(decoded)]
                 logger.info("parked %s for unknown user %s", decoded.type, user_id)
 
-    @app.page("/health")
-    async def health(web, request):
-        return web.json({"app_id": app.conf.id, "rebalancing": bool(app.rebalancing)})
-
-    @app.page("/users/{user_id}")
-    @app.table_route(table=users, match_info="user_id")
-    async def user_of(web, request, user_id: str):
+    async def user_of(web, user_id: str):
         user = users.get(user_id)
         if user is None:
             return web.json({"error": f"unknown user {user_id!r}: no UserRegistered seen yet",
                              "pending": len(pending.get(user_id) or [])}, status=404)
         return web.json({"user_id": user_id, **user})
 
+    add_keyed_view(app, "/users/{user_id}", users, "user_id", user_of)
+    add_health(app)
     return app
 
 

@@ -24,6 +24,7 @@ from streams import inventory_state, sales
 from streams.base import Context, make_app
 from streams.settings import StreamSettings, from_env
 from streams.summary import SummaryJob
+from streams.web import add_health, add_keyed_view
 
 logger = logging.getLogger(__name__)
 
@@ -91,25 +92,21 @@ def build(settings: StreamSettings | None = None) -> faust.App:
 
 
 def _add_views(app: faust.App, inventory, sold) -> None:
-    @app.page("/inventory/{sku}")
-    @app.table_route(table=inventory, match_info="sku")
-    async def inventory_of(web, request, sku: str):
+    async def inventory_of(web, sku: str):
         state = inventory.get(sku)
         if state is None:
             return _unknown_sku(web, sku)
         return web.json(inventory_state.public_view(state))
 
-    @app.page("/sales/{sku}")
-    @app.table_route(table=sold, match_info="sku")
-    async def sales_of(web, request, sku: str):
+    async def sales_of(web, sku: str):
         state = sold.get(sku)
         if state is None:
             return _unknown_sku(web, sku)
         return web.json(sales.view(state))
 
-    @app.page("/health")
-    async def health(web, request):
-        return web.json({"app_id": app.conf.id, "rebalancing": bool(app.rebalancing)})
+    add_keyed_view(app, "/inventory/{sku}", inventory, "sku", inventory_of)
+    add_keyed_view(app, "/sales/{sku}", sold, "sku", sales_of)
+    add_health(app)
 
 
 def _unknown_sku(web, sku: str):
