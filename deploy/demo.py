@@ -5,6 +5,7 @@ Grows with the project: each area adds its checks. Exits 0 only if every check h
 
 from __future__ import annotations
 
+import mailbox
 import socket
 import sys
 import tempfile
@@ -12,6 +13,7 @@ import time
 import uuid
 import warnings
 
+import httpx
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
@@ -92,6 +94,116 @@ def round_trip_events(stack: Stack, summary: Summary) -> None:
     )
 
 
+def _wait(predicate, timeout_s: float = 120):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    return predicate()
+
+
+def shop_flow(stack: Stack, summary: Summary, customers: int = 5) -> None:
+    """Users register, products are created, orders placed, shipped and cancelled, stock
+    adjusted, all through the HTTP API; then every downstream effect is checked."""
+    report = stack.status()
+    api = httpx.Client(
+        base_url=report["django"]["url"],
+        headers={"Authorization": f"Token {report['django']['api_token']}"},
+        timeout=30,
+    )
+    tag = uuid.uuid4().hex[:6]
+    skus = [f"DEMO-{tag}-{n}" for n in range(3)]
+    for n, sku in enumerate(skus):
+        api.post(
+            "/api/products/",
+            json={
+                "sku": sku,
+                "name": f"Demo teapot {tag} {n}",
+                "price_cents": 1500 + n,
+                "stock": 12,
+            },
+        ).raise_for_status()
+    users = []
+    for n in range(customers):
+        answer = api.post(
+            "/api/users/",
+            json={
+                "email": f"customer{n}-{tag}@example.com",
+                "name": f"Customer {n}",
+            },
+        )
+        answer.raise_for_status()
+        users.append(answer.json())
+    orders = []
+    for n, user in enumerate(users):
+        answer = api.post(
+            "/api/orders/",
+            json={
+                "user_id": user["user_id"],
+                "lines": [{"sku": skus[n % 3], "quantity": 2}],
+            },
+        )
+        answer.raise_for_status()
+        orders.append(answer.json()["order_id"])
+    api.post(
+        f"/api/orders/{orders[0]}/ship/", json={"carrier": "DHL", "tracking_number": f"T-{tag}"}
+    ).raise_for_status()
+    api.post(f"/api/orders/{orders[1]}/cancel/").raise_for_status()
+    api.post(
+        f"/api/inventory/{skus[2]}/adjust/", json={"delta": -7, "reason": "breakage"}
+    ).raise_for_status()
+    too_much = api.post(
+        "/api/orders/",
+        json={
+            "user_id": users[0]["user_id"],
+            "lines": [{"sku": skus[0], "quantity": 1000}],
+        },
+    )
+    summary.check("not enough stock answers 409", too_much.status_code == 409)
+    summary.check(
+        "shop workload accepted by the API",
+        True,
+        f"{len(users)} users, {len(orders)} orders, 1 shipped, 1 cancelled",
+    )
+
+    maildir = mailbox.Maildir(report["smtp"]["maildir"], create=False)
+    recipients = {u["email"] for u in users}
+
+    def customer_mails():
+        return [m for m in maildir if (m.get("To") or "") in recipients]
+
+    # welcome + confirmation per customer, plus one shipping mail
+    expected_mails = 2 * len(users) + 1
+    _wait(lambda: len(customer_mails()) >= expected_mails)
+    time.sleep(2)
+    mails = customer_mails()
+    summary.check(
+        "every e-mail delivered once",
+        len(mails) == expected_mails,
+        f"{len(mails)}/{expected_mails} in the Maildir",
+    )
+
+    hits = _wait(lambda: api.get("/api/search/", params={"q": tag}).json()["results"])
+    summary.check("search index finds the products", len(hits) >= len(skus), f"{len(hits)} hits")
+
+    expected = {sku: api.get(f"/api/products/{sku}/").json()["stock"] for sku in skus}
+    streams_url = report["streams"]["url"]
+
+    def table():
+        got = {}
+        for sku in skus:
+            answer = httpx.get(f"{streams_url}/inventory/{sku}", timeout=10)
+            got[sku] = answer.json().get("on_hand") if answer.status_code == 200 else None
+        return got
+
+    _wait(lambda: table() == expected)
+    got = table()
+    summary.check("inventory table equals the database", got == expected, f"{got}")
+    api.close()
+
+
 def main() -> int:
     warnings.filterwarnings("ignore", module="authlib")
     warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
@@ -115,6 +227,14 @@ def main() -> int:
                 "schemas compatible", all(r.ok for r in reports), f"{len(reports)} subjects"
             )
             round_trip_events(stack, summary)
+            print(
+                "starting Django, the relay, the stream processors and the workers...", flush=True
+            )
+            stack.up()
+            components = stack.status()["components"]
+            down = [name for name, c in components.items() if not c["healthy"]]
+            summary.check("every component healthy", not down, f"{len(components)} components")
+            shop_flow(stack, summary)
         finally:
             print("stopping the local stack...", flush=True)
             stack.down()
