@@ -15,12 +15,14 @@ Entry point::
 - It returns on SIGTERM/SIGINT (when called from the main thread), on `stop_event.set()`, or at
   the end of a bounded run; it always finishes the current batch, commits and closes.
 
-Per batch (`consume(batch_size)`): decode each record with `schemas.serde.EventDeserializer`;
-skip it if the group's inbox already has its event id; otherwise run the handler (see
-`consumers.handler` for transactional and non-transactional effects); a failure is produced to
-the next retry topic or the dead-letter topic. Then the database transaction commits, the
-producer is flushed, and only then are the offsets stored (`enable.auto.offset.store=false`);
-librdkafka commits stored offsets every second, on partition revocation and on close.
+Per batch (`poll` for the first record, then `consume(batch_size - 1, timeout=0)` for what is
+already fetched: full batches under load, no waiting at a trickle): decode each record with
+`schemas.serde.EventDeserializer`; skip it if the group's inbox already has its event id;
+otherwise run the handler (see `consumers.handler` for transactional and non-transactional
+effects); a failure is produced to the next retry topic or the dead-letter topic. Then the
+database transaction commits, the producer is flushed, and only then are the offsets stored
+(`enable.auto.offset.store=false`); librdkafka commits stored offsets every second, on
+partition revocation and on close.
 """
 
 from __future__ import annotations
