@@ -43,10 +43,10 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from consumers import routing
 from consumers.db import Database, Transaction
+from consumers.group_topics import ensure_topics
 from consumers.handler import Handler, PermanentFailure
 from consumers.inbox import Inbox
 from consumers.message import Event, Message
@@ -60,8 +60,6 @@ from schemas.serde import EventDeserializer
 logger = logging.getLogger(__name__)
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_RETRY_TOPIC_RETENTION_MS = "604800000"
-_DLQ_RETENTION_MS = "-1"
 
 
 class _HandlerFailed(Exception):
@@ -538,42 +536,6 @@ class Worker:
 
     def _holds(self, tps: list[TopicPartition]) -> bool:
         return all((tp.topic, tp.partition) in self._assigned for tp in tps)
-
-
-def ensure_topics(settings: ConnectionSettings, names: list[str], partitions: int = 3) -> None:
-    """Create the group's retry and dead-letter topics if missing (idempotent).
-
-    The default groups' topics are also in the catalog (deploy/topics.toml); a fresh group
-    (e.g. a replay) gets its own here.
-    """
-    admin = AdminClient(settings.kafka_conf())
-    try:
-        existing = set(admin.list_topics(timeout=settings.timeout_s).topics)
-    except KafkaException as exc:
-        raise ServiceUnavailable(
-            "Kafka broker", settings.bootstrap_servers, str(exc.args[0]),
-            "Start the local stack with `pipeline up`, or set KAFKA_BOOTSTRAP_SERVERS",
-        ) from exc
-    missing = [n for n in names if n not in existing]
-    if not missing:
-        return
-    new = [
-        NewTopic(n, num_partitions=partitions, replication_factor=1 if _single_broker(admin)
-                 else 3, config={"retention.ms": _DLQ_RETENTION_MS if n.endswith(".dlq")
-                                 else _RETRY_TOPIC_RETENTION_MS})
-        for n in missing
-    ]
-    for name, future in admin.create_topics(new, operation_timeout=30).items():
-        try:
-            future.result(timeout=60)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
-            logger.debug("topic %s created concurrently", name)
-
-
-def _single_broker(admin: AdminClient) -> bool:
-    return len(admin.list_topics(timeout=10).brokers) < 3
 
 
 def _normalise_stop_at(stop_at) -> dict[tuple[str, int], int] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prometheus_client import generate_latest
+
 from consumers.db import Database
 from consumers.handlers.search import search
 from consumers.inbox import Inbox
@@ -26,12 +28,18 @@ def test_upserts_and_deletes_reach_the_full_text_index(settings, registry_client
 
     group = f"search-{unique}"
     worker = WorkerThread("search", settings, group_id=group, topics=[topic], database_url=url,
-                          options=WorkerOptions(retry_delays_s=(1.0,)))
+                          options=WorkerOptions(retry_delays_s=(1.0,),
+                                                statistics_interval_ms=1000))
     db = Database(url)
     try:
         wait_until(lambda: Inbox(db, group).count() == 201, 60, what="201 events in the inbox")
         wait_until(lambda: worker.worker.metrics.value("duplicate") == 50, 30,
                    what="50 duplicates skipped")
+        # Consumer lag per partition, from librdkafka's statistics, drops to 0.
+        lag = f'pipeline_worker_consumer_lag{{group="{group}",partition="0",topic="{topic}"'
+        wait_until(lambda: any(line.startswith(lag) and line.endswith(" 0.0") for line in
+                               generate_latest(worker.worker.metrics.registry).decode()
+                               .splitlines()), 30, what="consumer lag 0 in the metrics")
     finally:
         result = worker.stop()
     hits = search(db, "kettle", limit=500)
