@@ -1,5 +1,8 @@
+from functools import partial
+
 from django.contrib import admin
-from django.urls import path
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import path, re_path
 
 from producer_django.accounts.views import UserList
 from producer_django.catalog.views import ProductDetail, ProductList
@@ -20,4 +23,7 @@ urlpatterns = [
     path("api/search/", Search.as_view()),
     path("health/", health),
     path("admin/", admin.site.urls),
+    # The local stack runs gunicorn without a web server in front: serve the admin's CSS/JS
+    # from the installed apps. A deployment puts collectstatic output behind its web server.
+    re_path(r"^static/(?P<path>.*)$", partial(serve_static, insecure=True)),
 ]
