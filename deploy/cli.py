@@ -90,13 +90,17 @@ def _stack():
 
 def cmd_up(args) -> int:
     from deploy import bootstrap
+    from deploy.stack import INFRASTRUCTURE
 
     stack = _stack()
-    for name, outcome in stack.up().items():
-        print(f"{name:<16} {outcome}")
+    # Topics and schemas must exist before the relay, streams and workers start using them.
+    outcome = stack.up(only=INFRASTRUCTURE)
     bootstrap.apply_catalog(stack.settings, out=print)
-    print(f"kafka            {stack.settings.bootstrap_servers}")
-    print(f"schema registry  {stack.settings.schema_registry_url}")
+    outcome.update(stack.up())
+    for name, state in outcome.items():
+        print(f"{name:<22} {state}")
+    print(f"kafka                  {stack.settings.bootstrap_servers}")
+    print(f"schema registry        {stack.settings.schema_registry_url}")
     return 0
 
 
