@@ -96,7 +96,8 @@ def cmd_up(args) -> int:
     # Topics and schemas must exist before the relay, streams and workers start using them.
     outcome = stack.up(only=INFRASTRUCTURE)
     bootstrap.apply_catalog(stack.settings, out=print)
-    outcome.update(stack.up())
+    for name, state in stack.up().items():
+        outcome.setdefault(name, state)
     for name, state in outcome.items():
         print(f"{name:<22} {state}")
     print(f"kafka                  {stack.settings.bootstrap_servers}")
