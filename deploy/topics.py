@@ -7,11 +7,12 @@ data, another replication factor) are refused with the reason, never performed.
 
 from __future__ import annotations
 
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -26,6 +27,7 @@ from schemas.errors import ConfigError, PipelineError, ServiceUnavailable
 
 CATALOG_PATH = Path(__file__).parent / "topics.toml"
 _TOPIC_KEYS = {"partitions", "replication_factor", "cleanup_policy", "retention_ms", "config"}
+CONVERGE_TIMEOUT_S = 30
 _CLEANUP_POLICIES = {"delete", "compact", "compact,delete"}
 
 
@@ -211,7 +213,25 @@ def apply(settings: ConnectionSettings, specs: list[TopicSpec]) -> list[TopicPla
     ]
     if alters:
         _wait_all(admin.incremental_alter_configs(alters))
+    if creates or grows or alters:
+        _wait_until_visible(settings, specs)
     return plans
+
+
+def _wait_until_visible(settings: ConnectionSettings, specs: list[TopicSpec]) -> None:
+    """Return once the broker's metadata shows every change, so that a `list` or a client
+    started right after `apply` sees the new topics, partitions and configs."""
+    deadline = time.monotonic() + CONVERGE_TIMEOUT_S
+    while True:
+        pending = [p.name for p in plan(settings, specs) if p.action != "ok"]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise PipelineError(
+                f"the broker did not show the applied changes within {CONVERGE_TIMEOUT_S}s "
+                f"for {pending}; run `pipeline topics list` to see the current state"
+            )
+        time.sleep(0.3)
 
 
 def _describe_configs(admin: AdminClient, names: list[str]) -> dict[str, dict[str, str]]:
@@ -241,4 +261,9 @@ def _has_data(settings: ConnectionSettings, name: str, topic) -> bool:
 
 def _wait_all(futures: dict) -> None:
     for future in futures.values():
-        future.result(timeout=60)
+        try:
+            future.result(timeout=60)
+        except KafkaException as exc:
+            # Another `apply` (or a lagging metadata view) created it first: same outcome.
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import UTC, datetime
 
@@ -58,7 +59,8 @@ def _now_ms() -> datetime:
 def sample_event(event_type: str, **overrides) -> dict:
     """A valid event of `event_type`; metadata filled, aggregate_id from the key field."""
     spec = catalog.event_type(event_type)
-    payload = dict(_PAYLOADS.get(event_type) or _synthesise(spec.schema_dict()))
+    # Deep copy: callers may mutate nested lines and maps of their sample.
+    payload = copy.deepcopy(_PAYLOADS.get(event_type) or _synthesise(spec.schema_dict()))
     payload.update({k: v for k, v in overrides.items() if k in payload})
     event = {
         "event_id": str(uuid.uuid4()),
