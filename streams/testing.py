@@ -51,11 +51,12 @@ class Workload:
     def event(self, event_type: str, aggregate_id: str, at: datetime | None = None, **payload):
         self._versions[aggregate_id] += 1
         record = {
-            "event_id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+            # Random, not seeded: two runs of the same workload must not share event ids.
+            "event_id": str(uuid.uuid4()),
             "occurred_at": at or datetime.now(UTC),
             "aggregate_id": aggregate_id,
             "aggregate_version": self._versions[aggregate_id],
-            "correlation_id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+            "correlation_id": str(uuid.uuid4()),
             "causation_id": None,
             "producer": self.producer_name,
             **payload,
