@@ -4,9 +4,19 @@ completes, nothing is lost, and either worker answers for every SKU (faust's rou
 from __future__ import annotations
 
 import pytest
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas.serde import EventSerializer
-from streams.testing import WorkerProcess, Workload, free_port, inventory_app, publish, wait_until
+from streams.testing import (
+    WorkerProcess,
+    Workload,
+    free_port,
+    inventory_app,
+    publish,
+    read_topic,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +38,30 @@ def mismatches(worker, expected: dict[str, int]) -> dict:
     return bad
 
 
-def converge(worker, expected: dict[str, int], what: str) -> None:
+def converge(worker, expected: dict[str, int], what: str, history=None) -> None:
     try:
         wait_until(lambda: not mismatches(worker, expected), CONVERGE_S, what)
     except AssertionError:
         pass  # the assertion below names the SKUs that differ
-    assert mismatches(worker, expected) == {}, f"{what}; logs: {worker.log}"
+    bad = mismatches(worker, expected)
+    detail = history(set(bad)) if bad and history else ""
+    assert bad == {}, f"{what}; logs: {worker.log}\n{detail}"
+
+
+def level_history(settings, registry_client, topic):
+    """For a failure message: every InventoryLevel published for the given SKUs."""
+    decode = AvroDeserializer(registry_client)
+
+    def history(skus) -> str:
+        lines = []
+        for msg in read_topic(settings, topic):
+            if msg.key().decode() in skus:
+                r = decode(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE))
+                lines.append(f"{r['sku']} v{r['aggregate_version']} on_hand={r['on_hand']} "
+                             f"cause={r['causation_id']} at {msg.partition()}/{msg.offset()}")
+        return "\n".join(lines)
+
+    return history
 
 
 def test_two_workers_then_one_stopped_and_restarted(settings, registry_client, tmp_path, unique):
@@ -54,12 +82,13 @@ def test_two_workers_then_one_stopped_and_restarted(settings, registry_client, t
 
         b.stop()
         publish(settings, serializer, workload.steps(60).take())
-        converge(a, workload.on_hand, "worker A to take over B's partitions")
+        history = level_history(settings, registry_client, first.levels)
+        converge(a, workload.on_hand, "worker A to take over B's partitions", history)
 
         b.start()
         publish(settings, serializer, workload.steps(60).take())
-        converge(a, workload.on_hand, "the rebalance after B's return")
-        converge(b, workload.on_hand, "B to answer again after its return")
+        converge(a, workload.on_hand, "the rebalance after B's return", history)
+        converge(b, workload.on_hand, "B to answer again after its return", history)
     finally:
         b.stop()
         a.stop()
