@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 
 from deploy.bootstrap import apply_catalog
+from deploy.runtime.ports import free_port
 from deploy.stack import INFRASTRUCTURE, Ports, Stack
-from schemas.config import ConnectionSettings, external_services
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from schemas.config import ConnectionSettings
 
 
 @contextlib.contextmanager
@@ -25,11 +19,10 @@ def running_stack() -> Iterator[ConnectionSettings]:
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as home:
         stack = Stack(
             home=home,
-            ports=Ports(kafka=_free_port(), kafka_controller=_free_port(), registry=_free_port()),
+            ports=Ports(kafka=free_port(), kafka_controller=free_port(), registry=free_port()),
         )
-        if external_services() != {"kafka", "registry"}:
-            stack.up(only=INFRASTRUCTURE)
         try:
+            stack.up(only=INFRASTRUCTURE)
             apply_catalog(stack.settings)
             yield stack.settings
         finally:

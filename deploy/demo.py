@@ -6,7 +6,6 @@ Grows with the project: each area adds its checks. Exits 0 only if every check h
 from __future__ import annotations
 
 import mailbox
-import socket
 import sys
 import tempfile
 import time
@@ -20,16 +19,11 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from deploy.bootstrap import apply_catalog
+from deploy.runtime.ports import free_port
 from deploy.stack import INFRASTRUCTURE, Ports, Stack
 from schemas import catalog, registry
 from schemas.samples import sample_event
 from schemas.serde import EventSerializer, event_headers
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Summary:
@@ -211,7 +205,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pipeline-demo-") as home:
         stack = Stack(
             home=home,
-            ports=Ports(kafka=_free_port(), kafka_controller=_free_port(), registry=_free_port()),
+            ports=Ports(kafka=free_port(), kafka_controller=free_port(), registry=free_port()),
         )
         print(
             "starting the local stack (first run downloads Kafka and the registry)...", flush=True

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,8 +20,6 @@ from deploy.runtime.kafka import KafkaBroker
 from deploy.runtime.registry import SchemaRegistryServer
 from schemas.config import ConnectionSettings, external_services, from_env, paths_from_env
 from schemas.errors import PipelineError
-
-logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 120
 INFRASTRUCTURE = {"kafka", "schema-registry"}

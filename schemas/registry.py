@@ -7,7 +7,6 @@ every registered version and uses `schemas.compat` to name the offending field.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +18,6 @@ from schemas import catalog
 from schemas.compat import backward_problems
 from schemas.config import ConnectionSettings
 from schemas.errors import CompatibilityError, ServiceUnavailable
-
-logger = logging.getLogger(__name__)
 
 COMPATIBILITY = "BACKWARD_TRANSITIVE"
 _SUBJECT_NOT_FOUND = 40401

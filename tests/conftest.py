@@ -7,7 +7,6 @@ from Maven Central) on free loopback ports in a temporary PIPELINE_HOME.
 
 from __future__ import annotations
 
-import socket
 import uuid
 import warnings
 
@@ -16,16 +15,11 @@ import pytest
 warnings.filterwarnings("ignore", module="authlib")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The session's Stack. `stack.external` says which services tests may not restart."""
     from deploy.runtime.containers import ContainerStack, docker_engine_reachable
+    from deploy.runtime.ports import free_port
     from deploy.stack import INFRASTRUCTURE, Ports, Stack
     from schemas.config import external_services
 
@@ -39,9 +33,9 @@ def stack(tmp_path_factory):
         mp.setenv("SCHEMA_REGISTRY_URL", registry_url)
     ports = Ports(kafka=free_port(), kafka_controller=free_port(), registry=free_port())
     running = Stack(home=home, ports=ports)
-    # Only the broker and the registry; each area's tests start the processes they exercise.
-    running.up(only=INFRASTRUCTURE)
     try:
+        # Only the broker and the registry; each area's tests start the processes they exercise.
+        running.up(only=INFRASTRUCTURE)
         yield running
     finally:
         running.down()
@@ -75,7 +69,7 @@ def unique():
 @pytest.fixture
 def make_topic(settings, unique):
     """Factory: create a fresh topic for this test and return its name."""
-    from confluent_kafka import KafkaException
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient(settings.kafka_conf())
@@ -95,5 +89,6 @@ def make_topic(settings, unique):
         for future in admin.delete_topics(created).values():
             try:
                 future.result(timeout=30)
-            except KafkaException:  # already gone, e.g. the test deleted it itself
-                pass
+            except KafkaException as exc:  # already gone, e.g. the test deleted it itself
+                if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    raise

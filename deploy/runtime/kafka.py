@@ -9,6 +9,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from deploy.runtime import artifacts
@@ -40,7 +41,9 @@ class KafkaBroker:
         props = self.dir / "server.properties"
         props.write_text(self._properties())
         if not (self.dir / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # a leading "-" would read as an option
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             subprocess.run(
                 [
                     artifacts.java(),
@@ -82,7 +85,7 @@ class KafkaBroker:
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "logger": _quiet})
         try:
             return bool(admin.list_topics(timeout=3).brokers)
-        except Exception:
+        except KafkaException:
             return False
 
     def _properties(self) -> str:
