@@ -3,10 +3,10 @@
 Processing is at-least-once (faust may hand us a change again after a crash or rebalance, and
 the relay may publish an event twice), so each state remembers what it already applied:
 
-- `applied`: per source partition (`topic:partition`), the highest source offset applied. A
-  change re-read from the same log position is a duplicate. This is exact and bounded (one
-  entry per source partition). `aggregate_version` cannot play this role: one SKU is changed
-  by several aggregates (the product and every order) whose events arrive through different
+- `applied`: per source partition (`topic:partition`), the source offsets applied
+  (`streams.dedupe`). A change re-read from the same log position is a duplicate, even when
+  faust delivers positions out of order after a rebalance. Bounded per source partition.
+  `aggregate_version` cannot play this role: one SKU is changed by several aggregates (the product and every order) whose events arrive through different
   topics in no fixed order.
 - `recent`: the last RECENT_IDS applied `event_id:n` keys, which catches an event the relay
   published twice at two offsets (such duplicates sit close together in the log).
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from streams.dedupe import already_applied, remember
 from streams.derive import derived
 
 RECENT_IDS = 512
@@ -61,7 +62,7 @@ def new_state(sku: str) -> dict:
 
 
 def is_duplicate(state: dict, change: Change) -> bool:
-    if change.offset <= state["applied"].get(change.source, -1):
+    if already_applied(state["applied"], change.source, change.offset):
         return True
     return change.dedupe_key in state["recent"]
 
@@ -72,7 +73,7 @@ def apply(state: dict | None, change: Change, *, threshold: int, producer: str) 
     if is_duplicate(state, change):
         return Outcome(state, False, state["level"], state["alert"] if state["low"] else None)
     new = dict(state)
-    new["applied"] = {**state["applied"], change.source: change.offset}
+    new["applied"] = remember(state["applied"], change.source, change.offset)
     new["recent"] = (state["recent"] + [change.dedupe_key])[-RECENT_IDS:]
     new["on_hand"] = state["on_hand"] + change.delta
     new["known"] = state["known"] or change.cause_type == "ProductCreated"

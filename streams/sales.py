@@ -9,6 +9,8 @@ Buckets older than RETAIN_MS behind the newest event of the SKU are dropped.
 
 from __future__ import annotations
 
+from streams.dedupe import already_applied, remember
+
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 HOP_STEP_MS = 5 * MINUTE_MS
@@ -26,7 +28,7 @@ def apply(
     """The new state, or None when this change was already counted (same dedupe rules as
     `streams.inventory_state`: source offset watermark, then recent event keys)."""
     state = state if state is not None else new_state(sku)
-    if offset <= state["applied"].get(source, -1) or key in state["recent"]:
+    if already_applied(state["applied"], source, offset) or key in state["recent"]:
         return None
     latest = max(state["latest"], at_ms)
     minutes = dict(state["minutes"])
@@ -37,7 +39,7 @@ def apply(
     minutes = {b: u for b, u in minutes.items() if int(b) + MINUTE_MS > horizon}
     return {
         "sku": sku,
-        "applied": {**state["applied"], source: offset},
+        "applied": remember(state["applied"], source, offset),
         "recent": (state["recent"] + [key])[-RECENT_IDS:],
         "minutes": minutes,
         "latest": latest,

@@ -44,6 +44,23 @@ def test_the_same_event_at_a_new_offset_is_a_duplicate():
     assert not is_duplicate(state, change(9, -1, event_id="x", n=1))
 
 
+def test_positions_delivered_out_of_order_after_a_rebalance_are_all_applied():
+    # faust may deliver a prefetched higher offset before the lower ones re-read from the
+    # committed position; none of them may be lost, and a later replay is still a duplicate.
+    state, outcomes = run([change(1, -1), change(7, -1), change(5, -1), change(6, -1)])
+    assert all(o.applied for o in outcomes) and state["on_hand"] == -4
+    assert is_duplicate(state, change(5, -1, event_id="other"))
+    assert not is_duplicate(state, change(4, -1, event_id="other"))
+
+
+def test_applied_positions_are_bounded_and_older_ones_count_as_applied():
+    from streams.dedupe import APPLIED_OFFSETS
+
+    state, _ = run([change(o, -1) for o in range(10, 10 + APPLIED_OFFSETS + 5)])
+    assert len(state["applied"]["shop.orders:1"]) == APPLIED_OFFSETS
+    assert is_duplicate(state, change(3, -1, event_id="older"))
+
+
 def test_other_partitions_have_their_own_watermark():
     state, _ = run([change(5, -1, source="shop.orders:1")])
     assert not is_duplicate(state, change(3, -1, source="shop.orders:2"))
