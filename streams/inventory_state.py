@@ -6,8 +6,8 @@ the relay may publish an event twice), so each state remembers what it already a
 - `applied`: per source partition (`topic:partition`), the source offsets applied
   (`streams.dedupe`). A change re-read from the same log position is a duplicate, even when
   faust delivers positions out of order after a rebalance. Bounded per source partition.
-  `aggregate_version` cannot play this role: one SKU is changed by several aggregates (the product and every order) whose events arrive through different
-  topics in no fixed order.
+  `aggregate_version` cannot play this role: one SKU is changed by several aggregates (the
+  product and every order) whose events arrive through different topics in no fixed order.
 - `recent`: the last RECENT_IDS applied `event_id:n` keys, which catches an event the relay
   published twice at two offsets (such duplicates sit close together in the log).
 
