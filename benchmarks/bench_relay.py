@@ -93,6 +93,7 @@ def _child(args) -> int:
     from producer_django.events.models import OutboxEvent
     from producer_django.events.publish import publish
     from producer_django.events.relay.runner import build_relay
+    from schemas.kafka_io import produce_blocking
 
     call_command("migrate", verbosity=0)
     for start in range(0, args.events, 1000):
@@ -136,12 +137,7 @@ def _child(args) -> int:
 
     def raw() -> int:
         for topic, key, value, headers in wire:
-            while True:
-                try:
-                    raw_producer.produce(topic, value=value, key=key, headers=headers)
-                    break
-                except BufferError:
-                    raw_producer.poll(0.1)
+            produce_blocking(raw_producer, topic, value, key=key, headers=headers)
         raw_producer.flush(60)
         return len(wire)
 

@@ -37,6 +37,7 @@ from deploy.runtime import process
 from deploy.runtime.process import ProcessSpec
 from deploy.stack import INFRASTRUCTURE, Ports, Stack
 from schemas import registry
+from schemas.kafka_io import produce_blocking
 from schemas.serde import EventDeserializer, EventSerializer, event_headers
 
 TARGET = 0.6
@@ -95,13 +96,8 @@ def _fill(settings, serializer, topic: str, records: int) -> None:
     for i in range(records):
         event = search_upsert(f"doc-{i}", f"Document {i}", "body text " * 8)
         value = serializer.serialize("SearchDocumentUpserted", event)
-        while True:
-            try:
-                producer.produce(topic, key=event["document_id"].encode(), value=value,
-                                 headers=event_headers("SearchDocumentUpserted", event))
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_blocking(producer, topic, value, key=event["document_id"].encode(),
+                         headers=event_headers("SearchDocumentUpserted", event), poll_s=0.05)
     assert producer.flush(60) == 0
 
 

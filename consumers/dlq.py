@@ -19,6 +19,7 @@ from consumers.handlers import WORKERS
 from consumers.message import Record
 from schemas.config import ConnectionSettings
 from schemas.errors import DeserializationError, PipelineError, ServiceUnavailable
+from schemas.kafka_io import produce_blocking
 from schemas.serde import EventDeserializer
 
 
@@ -194,10 +195,11 @@ def redrive(settings: ConnectionSettings, target: str, *, limit: int | None = No
         progress: dict[int, int] = {}
         count = 0
         for letter in _read_ranges(consumer, settings, topic, ranges, True, limit):
-            producer.produce(
-                destination, key=letter.key(), value=letter.value(),
+            produce_blocking(
+                producer, destination, letter.value(), key=letter.key(),
                 headers=routing.redrive_headers(letter, int(time.time() * 1000)),
                 on_delivery=lambda err, msg: errors.append(str(err)) if err else None,
+                timeout_s=max(settings.timeout_s, 30.0),
             )
             progress[letter.partition()] = letter.offset() + 1
             count += 1

@@ -42,9 +42,19 @@ class WorkerMetrics:
         for outcome in OUTCOMES:
             self.records.labels(**labels, outcome=outcome)
         self.ready.labels(**labels).set(0)
+        self._server = None
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
-        start_http_server(port, addr=host, registry=self.registry)
+        self._server = start_http_server(port, addr=host, registry=self.registry)
+
+    def close(self) -> None:
+        """Stop serving (if `serve` was called), releasing the port; idempotent."""
+        if self._server is not None:
+            server, thread = self._server
+            self._server = None
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.records.labels(**self._labels, outcome=outcome).inc(n)

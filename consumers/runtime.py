@@ -55,6 +55,7 @@ from consumers.options import WorkerOptions
 from schemas import registry
 from schemas.config import ConnectionSettings, LocalPaths, database_url, paths_from_env
 from schemas.errors import DeserializationError, PipelineError, ServiceUnavailable
+from schemas.kafka_io import produce_blocking
 from schemas.serde import EventDeserializer
 
 logger = logging.getLogger(__name__)
@@ -234,6 +235,7 @@ class Worker:
 
     def _close(self) -> None:
         self.metrics.set_ready(False)
+        self.metrics.close()
         try:
             if self._consumer is not None:
                 self._commit()
@@ -404,14 +406,11 @@ class Worker:
         return hop.dead_letter
 
     def _produce(self, topic, key, value, headers) -> None:
-        while True:
-            try:
-                self._producer.produce(topic, value=value, key=key, headers=headers,
-                                       on_delivery=self._on_delivery)
-                return
-            except BufferError:
-                # Local queue full: serve delivery reports until there is room.
-                self._producer.poll(0.1)
+        # Local queue full: serve delivery reports until there is room (PipelineError if none
+        # comes; the batch's offsets are not stored, so it is redelivered).
+        produce_blocking(self._producer, topic, value, key=key, headers=headers,
+                         on_delivery=self._on_delivery,
+                         timeout_s=max(self.settings.timeout_s, 30.0))
 
     def _on_delivery(self, err, msg) -> None:
         if err is not None:

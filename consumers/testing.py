@@ -17,6 +17,7 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
+from schemas.kafka_io import produce_blocking
 from schemas.serde import EventSerializer, event_headers
 
 
@@ -66,16 +67,11 @@ def publish(settings, serializer: EventSerializer, topic: str, event_type: str,
     count = 0
     for i, event in enumerate(events):
         value = serializer.serialize(event_type, event)
-        while True:
-            try:
-                producer.produce(
-                    topic, key=str(event[key_field]).encode(), value=value,
-                    headers=event_headers(event_type, event),
-                    on_delivery=lambda err, msg: errors.append(err) if err else None,
-                )
-                break
-            except BufferError:
-                producer.poll(0.1)
+        produce_blocking(
+            producer, topic, value, key=str(event[key_field]).encode(),
+            headers=event_headers(event_type, event),
+            on_delivery=lambda err, msg: errors.append(err) if err else None,
+        )
         producer.poll(0)
         count += 1
         if on_each is not None:
@@ -149,7 +145,10 @@ class WorkerThread:
 
         self._thread = threading.Thread(target=_run, name=f"worker-{name}", daemon=True)
         self._thread.start()
-        ready.wait(30)
+        if not ready.wait(60):
+            self.stop_event.set()
+            self._thread.join(10)
+            raise AssertionError(f"worker {name} not ready within 60s")
         self.check()
 
     def check(self) -> None:

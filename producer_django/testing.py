@@ -51,7 +51,11 @@ class TemporaryPostgres:
         self._as_user: list[str] = []
 
     def __enter__(self) -> TemporaryPostgres:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:

@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import (
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from consumers.replay.errors import ReplayError
@@ -347,15 +352,23 @@ def _stop(proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
 def _cleanup(admin, settings, app_id: str, outputs: dict, into: str) -> None:
     names = admin.list_topics(timeout=max(settings.timeout_s, 5.0)).topics
     doomed = sorted({t for t in names if t.startswith(app_id)} | set(outputs.values()))
+    failures = []
     for name, future in admin.delete_topics(doomed).items():
         try:
             future.result(timeout=30)
         except KafkaException as exc:
-            logger.warning("could not delete rebuild topic %s: %s", name, exc)
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:  # already gone: fine
+                failures.append(f"topic {name}: {exc}")
     try:
         admin.delete_consumer_groups([app_id])[app_id].result(timeout=30)
     except KafkaException as exc:
-        logger.warning("could not delete rebuild group %s: %s", app_id, exc)
+        if exc.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:  # never committed: fine
+            failures.append(f"group {app_id}: {exc}")
+    if failures:
+        raise ReplayError(
+            "could not delete what the rebuild created: " + "; ".join(failures)
+            + ". Delete them by hand (kafka-topics --delete, kafka-consumer-groups --delete)"
+        )
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -121,17 +121,22 @@ class Replay:
         if self.range is not None:
             return self.range
         self._consumer = make_consumer(self.settings)
-        self.range = resolve(
-            self._consumer,
-            self.topic,
-            self.start,
-            self.end,
-            self.partitions,
-            address=self.settings.bootstrap_servers,
-            timeout_s=max(self.settings.timeout_s, 5.0),
-        )
-        self.stats.in_range = self.range.size
-        self._check_request()
+        try:
+            self.range = resolve(
+                self._consumer,
+                self.topic,
+                self.start,
+                self.end,
+                self.partitions,
+                address=self.settings.bootstrap_servers,
+                timeout_s=max(self.settings.timeout_s, 5.0),
+            )
+            self.stats.in_range = self.range.size
+            self._check_request()
+        except BaseException:
+            self.range = None
+            self.close()
+            raise
         if self.range.size == 0 and not self.allow_empty:
             raise EmptyRangeError(_empty_message(self.range))
         return self.range

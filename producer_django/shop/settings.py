@@ -10,12 +10,27 @@ import json
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from producer_django.dburl import database_config
 from schemas.config import SHOP_CACHE, database_url, from_env, paths_from_env
 
 _connections = from_env()
 _paths = paths_from_env()
-Path(_paths.home).mkdir(parents=True, exist_ok=True)
+
+
+def _pipeline_overrides() -> dict:
+    raw = os.environ.get("SHOP_PIPELINE_JSON") or "{}"
+    try:
+        overrides = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"SHOP_PIPELINE_JSON is not valid JSON: {exc}") from exc
+    if not isinstance(overrides, dict):
+        raise ImproperlyConfigured(
+            f"SHOP_PIPELINE_JSON must be a JSON object, got {type(overrides).__name__}"
+        )
+    return overrides
+
 
 BASE_DIR = Path(__file__).resolve().parent
 # A fixed key is fine for the local stack only; deployments set DJANGO_SECRET_KEY.
@@ -77,7 +92,7 @@ PIPELINE = {
     "SCHEMA_REGISTRY_URL": _connections.schema_registry_url,
     # SHOP_PIPELINE_JSON='{"MESSAGE_TIMEOUT_MS": 5000}' overrides keys per deployment; the
     # events app's checks reject unknown keys and wrong types.
-    **json.loads(os.environ.get("SHOP_PIPELINE_JSON") or "{}"),
+    **_pipeline_overrides(),
 }
 
 REST_FRAMEWORK = {

@@ -25,43 +25,46 @@ def test_broker_outage_longer_than_message_timeout(stack, settings, registry_cli
         pytest.skip("the broker is external (KAFKA_BOOTSTRAP_SERVERS); it cannot be killed here")
     shop = ShopProcesses(settings, tmp_path / "home",
                          pipeline={"MESSAGE_TIMEOUT_MS": MESSAGE_TIMEOUT_MS, "BACKOFF_MAX_S": 2.0})
-    shop.setup()
-    prefix = "bo" + uuid.uuid4().hex[:8]
-    assert shop.workload("--prefix", prefix, "--skus", "20", "--events", "0", "--setup").wait(
-        120) == 0
-    shop.start_server()
-    relay = shop.start_relay()
-    statuses: list[int] = []
     stop = threading.Event()
-
-    def write():
-        http = httpx.Client(base_url=shop.server.url, timeout=30,
-                            headers={"Authorization": f"Token {shop.server.api_token()}"})
-        n = 0
-        while not stop.is_set():
-            r = http.post(f"/api/inventory/{prefix}-{n % 20}/adjust/",
-                          json={"delta": 1, "reason": "outage test"})
-            statuses.append(r.status_code)
-            n += 1
-        http.close()
-
-    writer = threading.Thread(target=write)
-    writer.start()
     try:
+        shop.setup()
+        prefix = "bo" + uuid.uuid4().hex[:8]
+        assert shop.workload("--prefix", prefix, "--skus", "20", "--events", "0", "--setup").wait(
+            120) == 0
+        shop.start_server()
+        relay = shop.start_relay()
+        statuses: list[int] = []
+
+        def write():
+            http = httpx.Client(base_url=shop.server.url, timeout=30,
+                                headers={"Authorization": f"Token {shop.server.api_token()}"})
+            n = 0
+            while not stop.is_set():
+                r = http.post(f"/api/inventory/{prefix}-{n % 20}/adjust/",
+                              json={"delta": 1, "reason": "outage test"})
+                statuses.append(r.status_code)
+                n += 1
+            http.close()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            time.sleep(3)
+            stack.kill("kafka")
+            during_outage = len(statuses)
+            time.sleep(OUTAGE_S)
+            written_while_down = len(statuses) - during_outage
+            backlog_while_down = shop.pending()
+        finally:
+            stack.start("kafka")  # later tests need the broker whatever happened here
         time.sleep(3)
-        stack.kill("kafka")
-        during_outage = len(statuses)
-        time.sleep(OUTAGE_S)
-        written_while_down = len(statuses) - during_outage
-        backlog_while_down = shop.pending()
+        stop.set()
+        writer.join(60)
+        assert wait_until(lambda: shop.pending() == 0, 180), "rows still pending after the outage"
+        assert shop.server.healthy()
     finally:
-        stack.start("kafka")  # later tests need the broker whatever happened here
-    time.sleep(3)
-    stop.set()
-    writer.join(60)
-    assert wait_until(lambda: shop.pending() == 0, 180), "rows still pending after the outage"
-    assert shop.server.healthy()
-    shop.close()
+        stop.set()  # ends the writer thread if an assertion failed
+        shop.close()
 
     relay_log = (shop.home / "relay.log").read_text()
     committed = shop.committed_ids("shop.inventory", prefix)

@@ -21,7 +21,8 @@ from schemas.serde import EventSerializer
 logger = logging.getLogger(__name__)
 
 
-def build_relay(heartbeat=lambda: None, batch_size: int | None = None) -> Relay:
+def build_relay(heartbeat=lambda: None, batch_size: int | None = None,
+                stop: threading.Event | None = None) -> Relay:
     conf = pipeline_settings()
     settings = connection_settings(conf)
     # check=False: the relay starts (and waits) even while the registry is still coming up.
@@ -30,7 +31,7 @@ def build_relay(heartbeat=lambda: None, batch_size: int | None = None) -> Relay:
         conf["DATABASE"], batch_size or conf["BATCH_SIZE"], conf["BACKOFF_INITIAL_S"],
         conf["BACKOFF_MAX_S"],
     )
-    sender = KafkaSender(settings, serializer, conf["MESSAGE_TIMEOUT_MS"])
+    sender = KafkaSender(settings, serializer, conf["MESSAGE_TIMEOUT_MS"], stop=stop)
     return Relay(store, sender, LoopSettings.from_pipeline(conf), heartbeat=heartbeat)
 
 
@@ -42,7 +43,7 @@ def run_relay(
     batch_size: int | None = None,
 ) -> dict:
     """Run until `stop` is set (or the outbox is empty with `until_empty`); returns totals."""
-    relay = build_relay(_heartbeat(heartbeat_path), batch_size)
+    relay = build_relay(_heartbeat(heartbeat_path), batch_size, stop=stop)
     _require_tables(relay.store.alias)
     lock = None
     if not relay.store.locks_rows:

@@ -7,6 +7,7 @@ fenced or out-of-sequence idempotent producer) makes the next batch use a fresh 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from producer_django.events.relay.rows import ClaimedRow
 from schemas.config import ConnectionSettings
 from schemas.errors import PipelineError
+from schemas.kafka_io import produce_blocking
 from schemas.serde import EventSerializer, event_headers
 
 logger = logging.getLogger(__name__)
@@ -60,11 +62,15 @@ class KafkaSender:
         serializer: EventSerializer,
         message_timeout_ms: int,
         make_producer: Callable[[dict], Producer] = Producer,
+        stop: threading.Event | None = None,
     ):
         self.settings = settings
         self.serializer = serializer
         self.message_timeout_ms = message_timeout_ms
         self._make_producer = make_producer
+        # Set on SIGTERM: stop waiting for room in a full queue (broker down); rows not yet
+        # produced stay pending.
+        self._stop = stop
         self._producer: Producer | None = None
         self._fatal: KafkaError | None = None
         self._last_logged = ""
@@ -100,16 +106,17 @@ class KafkaSender:
         def report(err, msg, row_id=row.id):
             results[row_id] = None if err is None else f"delivery failed: {err.str()}"
 
-        while True:
-            try:
-                producer.produce(
-                    row.topic, value=value, key=row.key.encode(), headers=headers,
-                    on_delivery=report,
-                )
-                return
-            except BufferError:
-                # librdkafka's queue is full: serve reports to make room, then retry.
-                producer.poll(0.1)
+        try:
+            queued = produce_blocking(
+                producer, row.topic, value, key=row.key.encode(), headers=headers,
+                on_delivery=report, stop=self._stop,
+                timeout_s=self.message_timeout_ms / 1000 + REPORT_GRACE_S,
+            )
+        except PipelineError as exc:
+            results[row.id] = str(exc)
+            return
+        if not queued:
+            results[row.id] = "not sent: the relay is stopping"
 
     def _wait_for_reports(self, producer, results, expected, progress) -> bool:
         deadline = time.monotonic() + self.message_timeout_ms / 1000 + REPORT_GRACE_S

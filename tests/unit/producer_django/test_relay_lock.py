@@ -9,14 +9,18 @@ def test_second_claimer_waits_until_the_first_releases(tmp_path):
     assert first.acquire(threading.Event())
     stop = threading.Event()
     got = []
-    waiter = threading.Thread(target=lambda: got.append(second.acquire(stop, poll_s=0.05)))
+    waiter = threading.Thread(target=lambda: got.append(second.acquire(stop, poll_s=0.05)),
+                              daemon=True)
     waiter.start()
-    waiter.join(0.3)
-    assert waiter.is_alive() and not got
-    first.release()
-    waiter.join(5)
-    assert got == [True]
-    second.release()
+    try:
+        waiter.join(0.3)
+        assert waiter.is_alive() and not got
+        first.release()
+        waiter.join(5)
+        assert got == [True]
+        second.release()
+    finally:
+        stop.set()
 
 
 def test_stop_ends_the_wait(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import DEFAULT_DB_ALIAS, connections
 from rest_framework.authtoken.models import Token
 
 DEV_USER = "dev"
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--password-file", type=Path, help="write the dev admin password here")
 
     def handle(self, *args, **options):
+        _ensure_sqlite_directory()
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         user, created = get_user_model().objects.get_or_create(
@@ -42,6 +44,14 @@ class Command(BaseCommand):
         if options["token_file"]:
             _write_private(options["token_file"], token.key)
         self.stdout.write(f"database ready; dev user {DEV_USER!r} has an API token")
+
+
+def _ensure_sqlite_directory() -> None:
+    """The default database is a SQLite file in the local stack's home: create its directory."""
+    db = connections[DEFAULT_DB_ALIAS].settings_dict
+    name = str(db["NAME"])
+    if db["ENGINE"].endswith("sqlite3") and name != ":memory:" and not name.startswith("file:"):
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -1,0 +1,50 @@
+"""Producing one record while librdkafka's local queue may be full (shared by every producer)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from schemas.errors import PipelineError
+
+DEFAULT_TIMEOUT_S = 60.0
+
+
+def produce_blocking(
+    producer,
+    topic: str,
+    value: bytes | None,
+    *,
+    key: bytes | None = None,
+    headers=None,
+    on_delivery: Callable | None = None,
+    stop: threading.Event | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    poll_s: float = 0.1,
+) -> bool:
+    """`producer.produce(...)`, serving delivery reports while the local queue is full.
+
+    True once the record is queued; False if `stop` was set while waiting for room (the record
+    was not queued). Raises PipelineError naming the topic if there is no room within
+    `timeout_s` (the broker is unreachable or slower than the records come in).
+    """
+    kwargs = {"value": value, "key": key}
+    if headers is not None:
+        kwargs["headers"] = headers
+    if on_delivery is not None:
+        kwargs["on_delivery"] = on_delivery
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            producer.produce(topic, **kwargs)
+            return True
+        except BufferError:
+            if stop is not None and stop.is_set():
+                return False
+            if time.monotonic() >= deadline:
+                raise PipelineError(
+                    f"cannot produce to {topic}: the producer's local queue stayed full for "
+                    f"{timeout_s:g}s (is the broker reachable?)"
+                ) from None
+            producer.poll(poll_s)
