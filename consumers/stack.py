@@ -6,8 +6,6 @@ Ports (SMTP, each worker's metrics) are picked once per PIPELINE_HOME and kept i
 
 from __future__ import annotations
 
-import json
-import socket
 import sys
 from pathlib import Path
 
@@ -116,35 +114,6 @@ class WorkerComponent:
 
 
 def _ports(stack) -> dict[str, int]:
-    path = Path(stack.home) / "consumers" / "ports.json"
-    try:
-        ports = json.loads(path.read_text())
-    except (OSError, ValueError):
-        ports = {}
     wanted = {"smtp": PREFERRED_SMTP_PORT}
     wanted.update({f"worker-{n}": PREFERRED_METRICS_PORT + i for i, n in enumerate(WORKERS)})
-    if all(k in ports for k in wanted):
-        return ports
-    for key, preferred in wanted.items():
-        if key not in ports:
-            # Well-known ports only for the default stack; test stacks run side by side.
-            default_stack = stack.ports.kafka == 9092
-            ports[key] = preferred if default_stack and _free(preferred) else _any_free_port()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ports, indent=2))
-    return ports
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _any_free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return stack.area_ports("consumers", wanted)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from deploy.runtime import process
 from deploy.runtime.kafka import KafkaBroker
+from deploy.runtime.ports import free_port
 from deploy.runtime.registry import SchemaRegistryServer
 from schemas.config import ConnectionSettings, external_services, from_env, paths_from_env
 from schemas.errors import PipelineError
@@ -127,6 +128,24 @@ class Stack:
             self.stop(comp.name)
 
     # -- inspection -------------------------------------------------------------------------
+
+    def area_ports(self, area: str, wanted: dict[str, int]) -> dict[str, int]:
+        """Ports for an area's services, picked once and kept in `<home>/<area>/ports.json`
+        so that `status` and a restarted stack find the same ones. `wanted` maps each name to
+        its well-known port, used only by the default stack (test stacks run side by side)."""
+        path = self.home / area / "ports.json"
+        try:
+            ports = json.loads(path.read_text())
+        except (OSError, ValueError):
+            ports = {}
+        missing = [name for name in wanted if name not in ports]
+        if missing:
+            default_stack = self.ports == Ports()
+            for name in missing:
+                ports[name] = free_port(wanted[name] if default_stack else None)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(ports, indent=2))
+        return ports
 
     def pid(self, name: str) -> int | None:
         return self._read_state().get("pids", {}).get(name)

@@ -7,8 +7,6 @@ Web ports are picked once per PIPELINE_HOME and kept in `<home>/streams/ports.js
 
 from __future__ import annotations
 
-import json
-import socket
 import sys
 from pathlib import Path
 
@@ -84,34 +82,4 @@ def worker_argv(app: str) -> list[str]:
 
 
 def _ports(stack) -> dict[str, int]:
-    path = Path(stack.home) / "streams" / "ports.json"
-    try:
-        ports = json.loads(path.read_text())
-    except (OSError, ValueError):
-        ports = {}
-    if all(app in ports for app in APPS):
-        return ports
-    for app in APPS:
-        if app not in ports:
-            # Well-known ports only for the default stack; test stacks run side by side.
-            default_stack = stack.ports.kafka == 9092
-            preferred = DEFAULT_WEB_PORTS[app]
-            ports[app] = preferred if default_stack and _free(preferred) else _any_free_port()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ports, indent=2))
-    return ports
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((WEB_HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def _any_free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((WEB_HOST, 0))
-        return sock.getsockname()[1]
+    return stack.area_ports("streams", {app: DEFAULT_WEB_PORTS[app] for app in APPS})
