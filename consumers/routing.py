@@ -20,25 +20,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consumers.message import Message, header
+from schemas.deadletter import (  # noqa: F401 - re-exported for the consumers modules
+    H_ATTEMPT,
+    H_DUE_AT,
+    H_ERROR_MESSAGE,
+    H_ERROR_TYPE,
+    H_GROUP,
+    H_ORIGIN_OFFSET,
+    H_ORIGIN_PARTITION,
+    H_ORIGIN_TOPIC,
+    H_REASON,
+    MAX_ERROR_CHARS,
+    REASON_EXHAUSTED,
+    REASON_PERMANENT,
+    REASON_POISON,
+)
 
-H_ORIGIN_TOPIC = "origin.topic"
-H_ORIGIN_PARTITION = "origin.partition"
-H_ORIGIN_OFFSET = "origin.offset"
-H_ATTEMPT = "retry.attempt"
-H_DUE_AT = "retry.due_at_ms"
-H_ERROR_TYPE = "error.type"
-H_ERROR_MESSAGE = "error.message"
-H_GROUP = "error.group"
-H_REASON = "dead_letter.reason"
 HOP_HEADERS = (
     H_ORIGIN_TOPIC, H_ORIGIN_PARTITION, H_ORIGIN_OFFSET, H_ATTEMPT, H_DUE_AT,
     H_ERROR_TYPE, H_ERROR_MESSAGE, H_GROUP, H_REASON,
 )
-MAX_ERROR_CHARS = 2000
-
-REASON_EXHAUSTED = "retries exhausted"
-REASON_POISON = "poison record"
-REASON_PERMANENT = "permanent failure"
 
 
 def retry_topic(group: str, n: int) -> str:

@@ -17,22 +17,22 @@ from typing import Any
 import faust
 from faust.serializers.codecs import Codec
 
+from schemas.deadletter import (  # noqa: F401 - used across streams
+    H_ERROR_MESSAGE,
+    H_ERROR_TYPE,
+    H_GROUP,
+    H_ORIGIN_OFFSET,
+    H_ORIGIN_PARTITION,
+    H_ORIGIN_TOPIC,
+    H_REASON,
+    MAX_ERROR_CHARS,
+    REASON_PERMANENT,
+    REASON_POISON,
+)
 from schemas.errors import DeserializationError
 from schemas.serde import EventDeserializer
 
 logger = logging.getLogger(__name__)
-
-# Header names shared with the consumer-group workers' dead letters (`pipeline dlq` reads them).
-H_ORIGIN_TOPIC = "origin.topic"
-H_ORIGIN_PARTITION = "origin.partition"
-H_ORIGIN_OFFSET = "origin.offset"
-H_ERROR_TYPE = "error.type"
-H_ERROR_MESSAGE = "error.message"
-H_GROUP = "error.group"
-H_REASON = "dead_letter.reason"
-REASON_POISON = "poison record"
-REASON_PERMANENT = "permanent failure"
-MAX_ERROR_CHARS = 2000
 
 
 @dataclass(frozen=True)
