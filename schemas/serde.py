@@ -115,12 +115,17 @@ class EventDeserializer:
         self._registry = registry
         self._deserializer = AvroDeserializer(registry)
         self._known: dict[int, tuple[str, Any]] = {}
+        # A topic full of records whose schema was deleted must not cost a registry round
+        # trip per record.
+        self._unknown: dict[int, UnknownSchemaError] = {}
 
     def decode(self, data: bytes | None) -> tuple[str, dict]:
         """Return `(event_type, record)`; raise DeserializationError on anything undecodable."""
         schema_id = schema_id_of(data)
         known = self._known.get(schema_id)
         if known is None:
+            if schema_id in self._unknown:
+                raise self._unknown[schema_id]
             record = self._decode_with_confluent(schema_id, data)
             known = self._known[schema_id] = self._learn(schema_id)
             return known[0], record
@@ -137,7 +142,7 @@ class EventDeserializer:
             # No SerializationContext: we need neither subject lookups nor header ids here.
             return self._deserializer(data, None)
         except SchemaRegistryError as exc:
-            raise _registry_error(schema_id, exc) from exc
+            raise self._registry_error(schema_id, exc) from exc
         except Exception as exc:
             raise _undecodable(schema_id, exc) from exc
 
@@ -145,11 +150,18 @@ class EventDeserializer:
         try:
             schema = self._registry.get_schema(schema_id)  # cached by the client
         except SchemaRegistryError as exc:
-            raise _registry_error(schema_id, exc) from exc
+            raise self._registry_error(schema_id, exc) from exc
         name = parse_schema_name(schema.schema_str)
         if schema.references or schema.rule_set:
             return name, None
         return name, parse_schema(json.loads(schema.schema_str))
+
+
+    def _registry_error(self, schema_id: int, exc: SchemaRegistryError) -> DeserializationError:
+        error = _registry_error(schema_id, exc)
+        if isinstance(error, UnknownSchemaError):
+            self._unknown[schema_id] = error
+        return error
 
 
 def _undecodable(schema_id: int, exc: Exception) -> DeserializationError:

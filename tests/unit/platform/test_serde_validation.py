@@ -73,3 +73,24 @@ def test_headers_repeat_routing_metadata():
 def test_wire_format_errors_say_why(data, message):
     with pytest.raises(DeserializationError, match=message):
         schema_id_of(data)
+
+
+def test_unknown_schema_id_is_asked_of_the_registry_once():
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    from schemas.errors import UnknownSchemaError
+    from schemas.serde import EventDeserializer
+
+    class ForgetfulRegistry:
+        calls = 0
+
+        def get_schema(self, schema_id, *args, **kwargs):
+            ForgetfulRegistry.calls += 1
+            raise SchemaRegistryError(404, 40403, "Schema not found")
+
+    deserializer = EventDeserializer(ForgetfulRegistry())
+    record = b"\x00" + (4242).to_bytes(4, "big") + b"\x02"
+    for _ in range(3):
+        with pytest.raises(UnknownSchemaError, match="schema id 4242"):
+            deserializer.decode(record)
+    assert ForgetfulRegistry.calls == 1
