@@ -156,11 +156,8 @@ def shop_flow(stack: Stack, summary: Summary, customers: int = 5) -> None:
         },
     )
     summary.check("not enough stock answers 409", too_much.status_code == 409)
-    summary.check(
-        "shop workload accepted by the API",
-        True,
-        f"{len(users)} users, {len(orders)} orders, 1 shipped, 1 cancelled",
-    )
+    # Every other request above raised on a non-2xx answer.
+    print(f"  workload: {len(users)} users, {len(orders)} orders, 1 shipped, 1 cancelled")
 
     maildir = mailbox.Maildir(report["smtp"]["maildir"], create=False)
     recipients = {u["email"] for u in users}
@@ -211,10 +208,8 @@ def main() -> int:
             "starting the local stack (first run downloads Kafka and the registry)...", flush=True
         )
         try:
-            stack.up(only=INFRASTRUCTURE)
-            summary.check(
-                "kafka and schema registry healthy", True, stack.settings.bootstrap_servers
-            )
+            stack.up(only=INFRASTRUCTURE)  # raises, naming the log, if either does not come up
+            print(f"  kafka at {stack.settings.bootstrap_servers}")
             apply_catalog(stack.settings, out=lambda line: print("  " + line))
             reports = registry.check_all(registry.connect(stack.settings))
             summary.check(
