@@ -118,6 +118,13 @@ def cmd_status(args) -> int:
     else:
         print(f"kafka            {report['kafka']['bootstrap_servers']}")
         print(f"schema registry  {report['schema_registry']['url']}")
+        django = report.get("django") or {}
+        if django.get("url"):
+            print(f"django           {django['url']}  (API token {django.get('api_token')})")
+        if (report.get("streams") or {}).get("url"):
+            print(f"streams          {report['streams']['url']}")
+        if (report.get("smtp") or {}).get("maildir"):
+            print(f"maildir          {report['smtp']['maildir']}")
         for name, comp in report["components"].items():
             health = "healthy" if comp["healthy"] else "DOWN"
             print(f"  {name:<22} {health:<8} pid {comp['pid'] or '-'}")
