@@ -214,8 +214,12 @@ class WorkerProcess:
                 cwd=self.workdir, start_new_session=True,
             )
         self.starts += 1
-        wait_until(self.healthy, timeout_s, f"{self.app_id} web server on {self.url}",
-                   log=self.log, alive=lambda: self.proc.poll() is None)
+        try:
+            wait_until(self.healthy, timeout_s, f"{self.app_id} web server on {self.url}",
+                       log=self.log, alive=lambda: self.proc.poll() is None)
+        except AssertionError:
+            self.kill9()  # a worker that never became healthy must not outlive the test
+            raise
         return self
 
     def healthy(self) -> bool:
