@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 
-from benchmarks.common import report, side_by_side
+from benchmarks.common import ChildFailed, report, run_shop_child, side_by_side
 
 TARGET = 0.8
 SKUS = 50
@@ -38,34 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_postgres:
         databases.append("postgres")
     for db in databases:
-        with tempfile.TemporaryDirectory(prefix="bench-outbox-") as home:
-            env = {**os.environ, "PIPELINE_HOME": home,
-                   "DJANGO_SETTINGS_MODULE": "producer_django.shop.settings"}
-            env.pop("DATABASE_URL", None)
-            pg = None
-            if db == "postgres":
-                from producer_django.testing import PostgresUnavailable, TemporaryPostgres
-
-                try:
-                    pg = TemporaryPostgres()
-                    pg.start()
-                except PostgresUnavailable as exc:
-                    print(f"postgres: skipped ({exc})")
-                    continue
-                env["DATABASE_URL"] = pg.create_database("bench")
-            try:
-                done = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.bench_outbox", "--child",
-                     "--events", str(args.events), "--rounds", str(args.rounds)],
-                    env=env, capture_output=True, text=True, timeout=1800,
-                )
-            finally:
-                if pg:
-                    pg.stop()
-            if done.returncode != 0:
-                print(done.stderr[-3000:])
-                return 1
-            results = json.loads(done.stdout.strip().splitlines()[-1])
+        try:
+            results = run_shop_child(
+                "benchmarks.bench_outbox", db,
+                ["--events", str(args.events), "--rounds", str(args.rounds)], timeout_s=1800,
+            )
+        except ChildFailed as exc:
+            print(exc)
+            return 1
+        if results is not None:
             for level in ("orm", "api"):
                 ours, base = results[level]
                 ok &= report(f"outbox {level.upper()} txn ({db}) vs no outbox", ours, base, TARGET)

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 
-from benchmarks.common import report, running_stack, side_by_side
+from benchmarks.common import ChildFailed, report, run_shop_child, running_stack, side_by_side
 
 TARGET_DB_ONLY = 0.7
 TARGET_RAW = 0.15
@@ -42,37 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     with running_stack() as settings:
         for db in ["sqlite"] + ([] if args.no_postgres else ["postgres"]):
-            with tempfile.TemporaryDirectory(prefix="bench-relay-") as home:
-                env = {**os.environ, "PIPELINE_HOME": home,
-                       "DJANGO_SETTINGS_MODULE": "producer_django.shop.settings",
-                       "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-                       "SCHEMA_REGISTRY_URL": settings.schema_registry_url}
-                env.pop("DATABASE_URL", None)
-                pg = None
-                if db == "postgres":
-                    from producer_django.testing import PostgresUnavailable, TemporaryPostgres
-
-                    try:
-                        pg = TemporaryPostgres()
-                        pg.start()
-                    except PostgresUnavailable as exc:
-                        print(f"postgres: skipped ({exc})")
-                        continue
-                    env["DATABASE_URL"] = pg.create_database("bench")
-                try:
-                    done = subprocess.run(
-                        [sys.executable, "-m", "benchmarks.bench_relay", "--child",
-                         "--events", str(args.events), "--aggregates", str(args.aggregates),
-                         "--rounds", str(args.rounds)],
-                        env=env, capture_output=True, text=True, timeout=3600,
-                    )
-                finally:
-                    if pg:
-                        pg.stop()
-                if done.returncode != 0:
-                    print(done.stderr[-3000:])
-                    return 1
-                r = json.loads(done.stdout.strip().splitlines()[-1])
+            try:
+                r = run_shop_child(
+                    "benchmarks.bench_relay", db,
+                    ["--events", str(args.events), "--aggregates", str(args.aggregates),
+                     "--rounds", str(args.rounds)],
+                    env={"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+                         "SCHEMA_REGISTRY_URL": settings.schema_registry_url},
+                )
+            except ChildFailed as exc:
+                print(exc)
+                return 1
+            if r is not None:
                 ok &= report(f"relay vs db-only drain ({db})", *r["db_only"], TARGET_DB_ONLY)
                 ok &= report(f"relay vs raw producer ({db})", *r["raw"], TARGET_RAW)
                 lat = r["latency"]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -56,3 +60,40 @@ def report(name: str, ours: float, baseline: float, target: float) -> bool:
         f"ratio {ratio:5.2f}  ({verdict} target {target})"
     )
     return ratio >= target
+
+
+class ChildFailed(RuntimeError):
+    """A benchmark's child process exited non-zero; the message carries its stderr tail."""
+
+
+def run_shop_child(module: str, database: str, args: list[str], env: dict | None = None,
+                   timeout_s: int = 3600) -> dict | None:
+    """Run `python -m <module> --child <args>` against a fresh shop database and return the
+    JSON it prints last. `database` is "sqlite" or "postgres" (a throwaway cluster); returns
+    None, saying why, when PostgreSQL is not installed."""
+    with tempfile.TemporaryDirectory(prefix="bench-shop-") as home:
+        child_env = {**os.environ, **(env or {}), "PIPELINE_HOME": home,
+                     "DJANGO_SETTINGS_MODULE": "producer_django.shop.settings"}
+        child_env.pop("DATABASE_URL", None)
+        pg = None
+        if database == "postgres":
+            from producer_django.testing import PostgresUnavailable, TemporaryPostgres
+
+            try:
+                pg = TemporaryPostgres()
+                pg.start()
+            except PostgresUnavailable as exc:
+                print(f"postgres: skipped ({exc})")
+                return None
+            child_env["DATABASE_URL"] = pg.create_database("bench")
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", module, "--child", *args],
+                env=child_env, capture_output=True, text=True, timeout=timeout_s,
+            )
+        finally:
+            if pg:
+                pg.stop()
+    if done.returncode != 0:
+        raise ChildFailed(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
