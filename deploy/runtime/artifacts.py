@@ -2,8 +2,9 @@
 
 Versions are pinned here, in one place. Kafka 4.3.1 is the newest 4.x release whose jars are all
 on Maven Central and that works with both confluent-kafka and faust-streaming's aiokafka (the
-integration tests prove both). Apicurio Registry 3.0.9 runs on Java 17; the newest, 3.3.3, is compiled for Java 21
-(UnsupportedClassVersionError on Java 17) and 3.1.x did not resolve from Maven Central here.
+integration tests prove both). Apicurio Registry 3.0.9 runs on Java 17; the newest, 3.3.3, is
+compiled for Java 21 (UnsupportedClassVersionError on Java 17), and 3.1.x did not resolve from
+Maven Central here.
 """
 
 from __future__ import annotations
