@@ -266,6 +266,18 @@ def wait_until(check, timeout_s: float, what: str, *, interval_s: float = 0.5, l
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last: {last!r}){tail}")
 
 
+def topic_size(settings, topic: str) -> int:
+    """Records in `topic` so far: the sum of its partitions' high watermarks."""
+    consumer = Consumer(settings.kafka_conf(**{"group.id": "streams-size-probe"}))
+    try:
+        parts = consumer.list_topics(topic, timeout=5).topics[topic].partitions
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1] for p in parts
+        )
+    finally:
+        consumer.close()
+
+
 def read_topic(settings, topic: str, *, timeout_s: float = 30.0) -> list:
     """Every record currently in `topic` (all partitions, up to the high watermarks)."""
     consumer = Consumer(settings.kafka_conf(**{

@@ -9,12 +9,18 @@ import time
 from collections import defaultdict
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas.serde import EventSerializer
-from streams.testing import Workload, inventory_app, publish, read_topic, wait_until
+from streams.testing import (
+    Workload,
+    inventory_app,
+    publish,
+    read_topic,
+    topic_size,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -40,17 +46,6 @@ def mismatches(worker, expected: dict[str, int]) -> dict:
         if got != on_hand:
             bad[sku] = (got, on_hand)
     return bad
-
-
-def topic_size(settings, topic: str) -> int:
-    consumer = Consumer(settings.kafka_conf(**{"group.id": "streams-crash-probe"}))
-    try:
-        parts = consumer.list_topics(topic, timeout=5).topics[topic].partitions
-        return sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1] for p in parts
-        )
-    finally:
-        consumer.close()
 
 
 def check_levels(settings, registry_client, app, workload, events) -> int:

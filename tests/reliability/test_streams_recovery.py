@@ -4,10 +4,17 @@ from its changelog to exactly the same values, without reprocessing the source e
 from __future__ import annotations
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from schemas.serde import EventSerializer
-from streams.testing import WorkerProcess, Workload, free_port, inventory_app, publish, wait_until
+from streams.testing import (
+    WorkerProcess,
+    Workload,
+    free_port,
+    inventory_app,
+    publish,
+    topic_size,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -18,17 +25,6 @@ def table(worker, skus) -> dict:
         response = worker.get(f"/inventory/{sku}", timeout_s=5)
         out[sku] = response.json() if response.status_code == 200 else response.status_code
     return out
-
-
-def topic_size(settings, topic: str) -> int:
-    consumer = Consumer(settings.kafka_conf(**{"group.id": "streams-recovery-probe"}))
-    try:
-        parts = consumer.list_topics(topic, timeout=5).topics[topic].partitions
-        return sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1] for p in parts
-        )
-    finally:
-        consumer.close()
 
 
 def test_fresh_worker_rebuilds_the_table_from_the_changelog(
