@@ -5,9 +5,9 @@ that does the same decode and dict update on the same topic, in one run.
 
 Four figures, all over the same StockAdjusted records on shop.inventory:
 - baseline: `consume(500)`, decode with the shared EventDeserializer, `dict[sku] += delta`;
-- faust agent, decode + dict (streams.bench_app:app_no_table): faust's consuming path alone;
-- faust agent, decode + table (streams.bench_app): plus a RocksDB table write and changelog;
-- faust inventory (streams.inventory): the real app: re-key by SKU through an internal topic,
+- faust agent, decode + dict (streams.shop.bench_app:app_no_table): faust's consuming path alone;
+- faust agent, decode + table (streams.shop.bench_app): plus a RocksDB table write and changelog;
+- faust inventory (streams.shop.inventory): the real app: re-key by SKU through an internal topic,
   dedupe, table + changelog, InventoryLevel out.
 Rates exclude start-up: they run from the first to the last record processed. Target: the
 inventory app at >= 0.5 of the baseline.

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from consumers.handlers import WORKERS
 
 
 def add_commands(subparsers) -> None:
     worker = subparsers.add_parser(
         "worker", help="run a consumer-group worker in the foreground (SIGTERM stops it cleanly)"
     )
-    worker.add_argument("name", choices=WORKERS)
+    worker.add_argument("name", help="a worker declared under [tool.event-pipeline.workers]")
     worker.add_argument("--group", help="consumer group (default: worker-<name>)")
     worker.add_argument("--topics", help="comma-separated topics (default: the handler's)")
     worker.add_argument("--retry-delays", default=None,
@@ -98,9 +97,10 @@ def _stack_smtp_port(stack) -> int:
 
 def cmd_dlq_list(args) -> int:
     from consumers import dlq
+    from consumers.handlers import worker_names
 
     settings = _settings()
-    rows = [dlq.summary(settings, t) for t in (args.target or WORKERS)]
+    rows = [dlq.summary(settings, t) for t in (args.target or worker_names())]
     if args.json:
         print(json.dumps([{"group": r.group, "topic": r.topic, "total": r.total,
                            "redriven": r.redriven, "pending": r.pending} for r in rows],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from consumers import routing
-from consumers.handlers import WORKERS
+from consumers.handlers import worker_names
 from consumers.message import Record
 from schemas.config import ConnectionSettings
 from schemas.errors import DeserializationError, PipelineError, ServiceUnavailable
@@ -29,7 +29,7 @@ class DeadLetterError(PipelineError):
 
 def group_of(target: str) -> str:
     """`notifications` -> `worker-notifications`; anything else is taken as a group id."""
-    return f"worker-{target}" if target in WORKERS else target
+    return f"worker-{target}" if target in worker_names() else target
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _partitions(consumer: Consumer, settings: ConnectionSettings, topic: str) ->
     if info is None or info.error is not None or not info.partitions:
         raise DeadLetterError(
             f"dead-letter topic {topic!r} does not exist; is the group right? Workers create "
-            f"it on start (known workers: {', '.join(WORKERS)})"
+            f"it on start (known workers: {', '.join(worker_names())})"
         )
     return sorted(info.partitions)
 

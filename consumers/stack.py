@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from consumers import smtp_server
-from consumers.handlers import WORKERS
+from consumers.handlers import worker_names
 from consumers.metrics import worker_ready
 from deploy.runtime.process import ProcessSpec
 
@@ -23,7 +23,7 @@ def components(stack) -> list:
     ports = _ports(stack)
     smtp = SmtpComponent(Path(stack.home), ports["smtp"])
     return [smtp] + [
-        WorkerComponent(stack, name, ports[f"worker-{name}"], smtp) for name in WORKERS
+        WorkerComponent(stack, name, ports[f"worker-{name}"], smtp) for name in worker_names()
     ]
 
 
@@ -41,7 +41,7 @@ def status(stack) -> dict:
                 "group": f"worker-{name}",
                 "metrics_url": f"http://127.0.0.1:{ports[f'worker-{name}']}/metrics",
             }
-            for name in WORKERS
+            for name in worker_names()
         },
     }
 
@@ -115,5 +115,5 @@ class WorkerComponent:
 
 def _ports(stack) -> dict[str, int]:
     wanted = {"smtp": PREFERRED_SMTP_PORT}
-    wanted.update({f"worker-{n}": PREFERRED_METRICS_PORT + i for i, n in enumerate(WORKERS)})
+    wanted.update({f"worker-{n}": PREFERRED_METRICS_PORT + i for i, n in enumerate(worker_names())})
     return stack.area_ports("consumers", wanted)

@@ -9,7 +9,7 @@ from schemas.config import ConnectionSettings
 
 def apply_catalog(settings: ConnectionSettings, out=lambda line: None) -> None:
     """Idempotent: apply the topic catalog, then register every event schema."""
-    plans = topics.apply(settings, topics.load_catalog())
+    plans = topics.apply(settings, topics.project_catalog())
     changed = [p for p in plans if p.action != "ok"]
     out(f"topics           {len(plans)} in catalog, {len(changed)} changed")
     registered = registry.register_all(registry.connect(settings))

@@ -135,7 +135,7 @@ def cmd_status(args) -> int:
 def cmd_topics_apply(args) -> int:
     from deploy import topics
 
-    plans = topics.apply(_stack().settings, topics.load_catalog())
+    plans = topics.apply(_stack().settings, topics.project_catalog())
     for p in plans:
         print(f"{p.name:<28} {p.action:<7} {'; '.join(p.changes)}")
     return 0
@@ -144,7 +144,7 @@ def cmd_topics_apply(args) -> int:
 def cmd_topics_list(args) -> int:
     from deploy import topics
 
-    specs = topics.load_catalog()
+    specs = topics.project_catalog()
     plans = topics.plan(_stack().settings, specs)
     print(f"{'topic':<28} {'parts':>5} {'policy':<8} {'retention':>12}  cluster")
     for spec, p in zip(specs, plans, strict=True):

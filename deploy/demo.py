@@ -45,7 +45,7 @@ def round_trip_events(stack: Stack, summary: Summary) -> None:
     serializer = EventSerializer(registry.connect(settings))
     producer = Producer(settings.kafka_conf(**{"enable.idempotence": True, "acks": "all"}))
     sent = {}
-    for name, spec in catalog.EVENT_TYPES.items():
+    for name, spec in catalog.event_types().items():
         event = sample_event(name, correlation_id="demo")
         key = str(event.get(spec.key_field, event["aggregate_id"]))
         producer.produce(

@@ -25,8 +25,13 @@ from confluent_kafka.admin import (
 from schemas.config import ConnectionSettings
 from schemas.errors import ConfigError, PipelineError, ServiceUnavailable
 
-CATALOG_PATH = Path(__file__).parent / "topics.toml"
-_TOPIC_KEYS = {"partitions", "replication_factor", "cleanup_policy", "retention_ms", "config"}
+_TOPIC_KEYS = {
+    "events", "partitions", "replication_factor", "cleanup_policy", "retention_ms", "config",
+}
+# Topics the pipeline adds for each declared worker (`worker-<name>.retry.N`, `.dlq`) and stream
+# app (`streams-<name>.dlq`): retry topics keep the defaults, dead letters are kept forever.
+RETRY_TOPICS_PER_WORKER = 3
+_DEAD_LETTER_RETENTION_MS = -1
 CONVERGE_TIMEOUT_S = 30
 _CLEANUP_POLICIES = {"delete", "compact", "compact,delete"}
 
@@ -46,13 +51,50 @@ class TopicSpec:
         return configs
 
 
-def load_catalog(path: Path = CATALOG_PATH) -> list[TopicSpec]:
+def project_catalog(project=None) -> list[TopicSpec]:
+    """The project's topic catalog plus the retry and dead-letter topics of its workers and
+    stream apps (a catalog entry of the same name wins)."""
+    from schemas import project as projects
+
+    project = project or projects.current()
+    specs = load_catalog(project.topics)
+    defaults = _defaults(project.topics)
+    named = {s.name for s in specs}
+    derived = []
+    for worker in project.workers.values():
+        derived += [f"{worker.group}.retry.{n}" for n in range(1, RETRY_TOPICS_PER_WORKER + 1)]
+        derived.append(f"{worker.group}.dlq")
+    derived += [f"{stream.app_id}.dlq" for stream in project.streams.values()]
+    for name in derived:
+        if name in named:
+            continue
+        retention = _DEAD_LETTER_RETENTION_MS if name.endswith(".dlq") else defaults["retention_ms"]
+        specs.append(
+            TopicSpec(name, int(defaults["partitions"]), int(defaults["replication_factor"]),
+                      "delete", int(retention))
+        )
+    return specs
+
+
+_BUILTIN_DEFAULTS = {"partitions": 3, "replication_factor": 1, "cleanup_policy": "delete",
+                     "retention_ms": 604800000}
+
+
+def _defaults(path: Path) -> dict:
     with open(path, "rb") as fh:
-        data = tomllib.load(fh)
+        return {**_BUILTIN_DEFAULTS, **tomllib.load(fh).get("defaults", {})}
+
+
+def load_catalog(path: Path) -> list[TopicSpec]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the topic catalog") from None
     unknown = set(data) - {"defaults", "topics"}
     if unknown:
         raise ConfigError(f"{path.name}: unknown top-level keys {sorted(unknown)}")
-    defaults = data.get("defaults", {})
+    defaults = {**_BUILTIN_DEFAULTS, **data.get("defaults", {})}
     _check_keys(defaults, "[defaults]", path)
     specs = []
     for name, entry in data.get("topics", {}).items():

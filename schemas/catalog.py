@@ -1,18 +1,22 @@
-"""The event catalog: which event goes to which topic, keyed by which field.
+"""The event catalog: every declared event, its schema, its topic and its key field.
 
-The `.avsc` files in `schemas/avro/` are the source of truth for the fields; this module only
-adds routing. Every record carries the same metadata fields (METADATA_FIELDS).
+Built from the project declaration (`schemas.project`): the `.avsc` files of its `schemas`
+folders (one record per file: the record's short name is the event name, its namespace comes
+from the file) and the `events = { Name = "key_field" }` of each topic in its topic catalog.
+Every record carries the same metadata fields (METADATA_FIELDS).
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-AVRO_DIR = Path(__file__).parent / "avro"
-NAMESPACE = "shop.events"
+from schemas import project as projects
+from schemas.errors import ConfigError, PipelineError
 
 METADATA_FIELDS = (
     "event_id",
@@ -31,24 +35,25 @@ HEADER_CORRELATION_ID = "correlation_id"
 HEADER_TRACEPARENT = "traceparent"
 
 
+class UnknownEventType(PipelineError, KeyError):
+    """An event name that the catalog does not declare; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
     topic: str
     key_field: str
-
-    @property
-    def full_name(self) -> str:
-        return f"{NAMESPACE}.{self.name}"
+    full_name: str
+    schema_path: Path
 
     @property
     def subject(self) -> str:
         """Registry subject under the TopicRecordNameStrategy (see SUBJECTS.md)."""
         return f"{self.topic}-{self.full_name}"
-
-    @property
-    def schema_path(self) -> Path:
-        return AVRO_DIR / f"{self.name}.avsc"
 
     def schema_str(self) -> str:
         return _read_schema(self.schema_path)
@@ -57,40 +62,147 @@ class EventType:
         return json.loads(self.schema_str())
 
 
-_ROUTES = [
-    ("UserRegistered", "shop.users", "user_id"),
-    ("ProductCreated", "shop.products", "sku"),
-    ("ProductPriceChanged", "shop.products", "sku"),
-    ("OrderPlaced", "shop.orders", "order_id"),
-    ("OrderShipped", "shop.orders", "order_id"),
-    ("OrderCancelled", "shop.orders", "order_id"),
-    ("StockAdjusted", "shop.inventory", "sku"),
-    ("InventoryLevel", "shop.inventory.levels", "sku"),
-    ("NotificationRequested", "shop.notifications", "user_id"),
-    ("SearchDocumentUpserted", "shop.search", "document_id"),
-    ("SearchDocumentDeleted", "shop.search", "document_id"),
-    ("CacheInvalidated", "shop.cache", "aggregate_id"),
-    ("LowStockDetected", "shop.alerts", "sku"),
-    ("SalesSummaryHourly", "shop.sales.summary", "aggregate_id"),
-]
+class Catalog:
+    """The events of one project, by name."""
 
-EVENT_TYPES: dict[str, EventType] = {name: EventType(name, t, k) for name, t, k in _ROUTES}
+    def __init__(self, event_types: Iterable[EventType]):
+        self.event_types: dict[str, EventType] = {e.name: e for e in event_types}
+
+    def event_type(self, name: str) -> EventType:
+        try:
+            return self.event_types[name]
+        except KeyError:
+            known = ", ".join(sorted(self.event_types)) or "(none declared)"
+            raise UnknownEventType(
+                f"unknown event type {name!r}; known types: {known}. Declare it with an .avsc "
+                "file in a `schemas` folder and list it under its topic's `events`"
+            ) from None
+
+    def topics(self) -> list[str]:
+        return sorted({e.topic for e in self.event_types.values()})
+
+    def events_on(self, topic: str) -> list[EventType]:
+        return [e for e in self.event_types.values() if e.topic == topic]
+
+    def full_names(self) -> list[str]:
+        return [e.full_name for e in self.event_types.values()]
+
+
+def build(schema_dirs: Iterable[Path], topics_file: Path) -> Catalog:
+    """Discover the events; each inconsistency is an error naming the file and the fix."""
+    schemas: dict[str, tuple[str, Path]] = {}  # short name -> (full name, file)
+    for folder in schema_dirs:
+        for path in sorted(Path(folder).glob("*.avsc")):
+            short, full = _record_names(path)
+            if short in schemas:
+                raise ConfigError(
+                    f"two events named {short!r}: {schemas[short][1]} and {path}; event names "
+                    "must be unique across namespaces, rename one record"
+                )
+            schemas[short] = (full, path)
+    routes = _routes(topics_file)
+    events = []
+    for name, (topic, key_field) in routes.items():
+        if name not in schemas:
+            raise ConfigError(
+                f"{topics_file}: topic {topic!r} lists event {name!r}, but no .avsc in the "
+                "`schemas` folders defines a record of that name; add its schema or fix the name"
+            )
+        full, path = schemas[name]
+        fields = _field_names(path)
+        if key_field not in fields:
+            raise ConfigError(
+                f"{topics_file}: topic {topic!r} keys {name} by {key_field!r}, which is not a "
+                f"field of {path.name}; use one of {sorted(fields)}"
+            )
+        events.append(EventType(name, topic, key_field, full, path))
+    unrouted = sorted(set(schemas) - set(routes))
+    if unrouted:
+        files = ", ".join(str(schemas[n][1]) for n in unrouted)
+        raise ConfigError(
+            f"events in no topic: {', '.join(unrouted)} ({files}); list each under a topic's "
+            f"`events = {{ Name = \"key_field\" }}` in {topics_file}"
+        )
+    return Catalog(events)
+
+
+def _record_names(path: Path) -> tuple[str, str]:
+    try:
+        schema = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable Avro schema ({exc}); fix the JSON") from None
+    if not isinstance(schema, dict) or schema.get("type") != "record" or not schema.get("name"):
+        raise ConfigError(f"{path}: an event schema must be one Avro record with a `name`")
+    name = schema["name"]
+    namespace = schema.get("namespace")
+    full = name if "." in name or not namespace else f"{namespace}.{name}"
+    short = full.rsplit(".", 1)[-1]
+    missing = [f for f in METADATA_FIELDS if f not in _field_names(path)]
+    if missing:
+        raise ConfigError(
+            f"{path}: record {short} lacks the metadata fields {missing}; every event carries "
+            f"{', '.join(METADATA_FIELDS)} (`pipeline schemas new` writes them)"
+        )
+    return short, full
+
+
+def _field_names(path: Path) -> set[str]:
+    return {f.get("name") for f in json.loads(path.read_text()).get("fields", [])}
+
+
+def _routes(topics_file: Path) -> dict[str, tuple[str, str]]:
+    try:
+        with open(topics_file, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{topics_file}: cannot read the topic catalog ({exc})") from None
+    routes: dict[str, tuple[str, str]] = {}
+    for topic, entry in data.get("topics", {}).items():
+        events = entry.get("events", {}) if isinstance(entry, dict) else {}
+        if not isinstance(events, dict):
+            raise ConfigError(
+                f"{topics_file}: topic {topic!r}: `events` must be a table "
+                "{ EventName = \"key_field\" }"
+            )
+        for name, key_field in events.items():
+            if not isinstance(key_field, str):
+                raise ConfigError(
+                    f"{topics_file}: topic {topic!r}: event {name!r} needs its key field as a "
+                    f"string, got {key_field!r}"
+                )
+            if name in routes:
+                raise ConfigError(
+                    f"{topics_file}: event {name!r} is listed on {routes[name][0]!r} and on "
+                    f"{topic!r}; an event belongs to one topic"
+                )
+            routes[name] = (topic, key_field)
+    return routes
+
+
+@cache
+def _for(project: projects.Project) -> Catalog:
+    return build(project.schemas, project.topics)
+
+
+def current() -> Catalog:
+    """The catalog of this process's project."""
+    return _for(projects.current())
 
 
 def event_type(name: str) -> EventType:
-    try:
-        return EVENT_TYPES[name]
-    except KeyError:
-        known = ", ".join(sorted(EVENT_TYPES))
-        raise KeyError(f"unknown event type {name!r}; known types: {known}") from None
+    return current().event_type(name)
+
+
+def event_types() -> dict[str, EventType]:
+    return current().event_types
 
 
 def topics() -> list[str]:
-    return sorted({e.topic for e in EVENT_TYPES.values()})
+    return current().topics()
 
 
 def events_on(topic: str) -> list[EventType]:
-    return [e for e in EVENT_TYPES.values() if e.topic == topic]
+    return current().events_on(topic)
 
 
 @cache

@@ -66,7 +66,7 @@ class SubjectReport:
 def register_all(client: SchemaRegistryClient, event_types=None) -> list[tuple[str, int]]:
     """Register every catalog schema (idempotent); returns `(subject, schema_id)` pairs."""
     results = []
-    for spec in event_types or catalog.EVENT_TYPES.values():
+    for spec in event_types or catalog.event_types().values():
         report = check_one(client, spec.subject, spec.schema_str())
         if not report.ok:
             raise CompatibilityError(_describe(report))
@@ -81,7 +81,7 @@ def check_all(
 ) -> list[SubjectReport]:
     """Check each catalog schema (or its namesake in `schema_dir`) against the registry."""
     reports = []
-    for spec in event_types or catalog.EVENT_TYPES.values():
+    for spec in event_types or catalog.event_types().values():
         path = schema_dir / spec.schema_path.name if schema_dir else spec.schema_path
         if schema_dir and not path.exists():
             path = spec.schema_path

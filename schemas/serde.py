@@ -198,8 +198,8 @@ def _registry_error(schema_id: int, exc: SchemaRegistryError) -> Deserialization
 def _spec_or_error(event_type: str) -> catalog.EventType:
     try:
         return catalog.event_type(event_type)
-    except KeyError as exc:
-        raise SerializationError(event_type, str(exc.args[0])) from None
+    except catalog.UnknownEventType as exc:
+        raise SerializationError(event_type, str(exc)) from None
 
 
 _parsed: dict[str, Any] = {}
@@ -241,4 +241,7 @@ def _short_field(path: str | None) -> str | None:
     # fastavro names fields by full path, e.g. "shop.events.UserRegistered.email".
     if not path:
         return path
-    return path.removeprefix(catalog.NAMESPACE + ".").split(".", 1)[-1]
+    for full_name in catalog.current().full_names():
+        if path.startswith(full_name + "."):
+            return path[len(full_name) + 1 :]
+    return path

@@ -7,7 +7,6 @@ import os
 import sys
 
 from schemas.errors import PipelineError, ServiceUnavailable
-from streams.settings import APPS
 
 
 class UnknownKey(PipelineError):
@@ -20,7 +19,7 @@ def add_commands(subparsers) -> None:
     run = ssub.add_parser(
         "run", help="run a stream app's worker in the foreground (= faust -A streams.<app> worker)"
     )
-    run.add_argument("app", choices=APPS)
+    run.add_argument("app", help="a stream app declared under [tool.event-pipeline.streams]")
     run.set_defaults(func=cmd_run)
     for view, what in (("inventory", "on-hand level"), ("sales", "units sold per window")):
         query = ssub.add_parser(view, help=f"a SKU's {what}, from the worker that owns it")

@@ -13,24 +13,28 @@ from pathlib import Path
 import httpx
 
 from deploy.runtime.process import ProcessSpec
-from streams.settings import APPS, DEFAULT_WEB_PORTS
+from schemas import project
 
 WEB_HOST = "127.0.0.1"
+PREFERRED_WEB_PORT = 6066
 
 
 def components(stack) -> list:
     ports = _ports(stack)
-    return [StreamWorker(stack, app, ports[app]) for app in APPS]
+    return [StreamWorker(stack, app, ports[app]) for app in project.current().streams]
 
 
 def status(stack) -> dict:
     ports = _ports(stack)
     apps = {
         app: {"app_id": f"streams-{app}", "url": f"http://{WEB_HOST}:{ports[app]}"}
-        for app in APPS
+        for app in project.current().streams
     }
-    # `streams.url` is the inventory app's web server: GET /inventory/<sku>, /sales/<sku>.
-    return {"streams": {"url": apps["inventory"]["url"], "apps": apps}}
+    # `streams.url`: the first app that declares a table (the one answering queries), else
+    # the first app.
+    declared = project.current().streams
+    main = next((n for n, s in declared.items() if s.table), next(iter(declared), None))
+    return {"streams": {"url": apps[main]["url"] if main else None, "apps": apps}}
 
 
 class StreamWorker:
@@ -77,9 +81,15 @@ class StreamWorker:
 
 
 def worker_argv(app: str) -> list[str]:
-    """`faust -A streams.<app> worker`, with this interpreter."""
-    return [sys.executable, "-m", "faust", "-A", f"streams.{app}", "worker", "--loglevel", "info"]
+    """`faust -A <the declared app> worker`, with this interpreter."""
+    from schemas import project
+
+    spec = project.current().stream(app)
+    return [sys.executable, "-m", "faust", "-A", spec.app, "worker", "--loglevel", "info"]
 
 
 def _ports(stack) -> dict[str, int]:
-    return stack.area_ports("streams", {app: DEFAULT_WEB_PORTS[app] for app in APPS})
+    apps = project.current().streams
+    return stack.area_ports(
+        "streams", {app: PREFERRED_WEB_PORT + i for i, app in enumerate(apps)}
+    )

@@ -208,7 +208,7 @@ class WorkerProcess:
         with open(self.log, "ab") as log:
             log.write(f"\n=== start {self.starts + 1} ===\n".encode())
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "faust", "-A", f"streams.{self.app}", "worker",
+                [sys.executable, "-m", "faust", "-A", f"streams.shop.{self.app}", "worker",
                  "--loglevel", "info"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 cwd=self.workdir, start_new_session=True,

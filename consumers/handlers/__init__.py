@@ -1,27 +1,34 @@
-"""The workers' handlers, by worker name (`pipeline worker <name>`)."""
+"""The project's workers: handlers declared under `[tool.event-pipeline.workers]`."""
 
 from __future__ import annotations
 
+from schemas import project as projects
 from schemas.errors import PipelineError
-
-WORKERS = ("notifications", "search", "cache")
 
 
 class UnknownWorker(PipelineError):
-    """No handler has this worker name."""
+    """No declared worker has this name."""
 
 
-def make_handler(name: str):
-    if name == "notifications":
-        from consumers.handlers.notifications import NotificationSender
+def worker_names(project: projects.Project | None = None) -> list[str]:
+    return list((project or projects.current()).workers)
 
-        return NotificationSender()
-    if name == "search":
-        from consumers.handlers.search import SearchIndexer
 
-        return SearchIndexer()
-    if name == "cache":
-        from consumers.handlers.cache import CacheRefresher
-
-        return CacheRefresher()
-    raise UnknownWorker(f"no worker named {name!r}; known workers: {', '.join(WORKERS)}")
+def make_handler(name: str, project: projects.Project | None = None):
+    """A new handler of the declared worker `name`: its class or factory called with the
+    declared options as keyword arguments."""
+    project = project or projects.current()
+    if name not in project.workers:
+        raise UnknownWorker(
+            f"no worker named {name!r}; declared workers: {', '.join(project.workers) or '(none)'}"
+            f" (see [tool.event-pipeline.workers] in {project.source})"
+        )
+    spec = project.workers[name]
+    factory = projects.import_object(spec.handler, f"workers.{name}", project)
+    try:
+        return factory(**spec.options)
+    except TypeError as exc:
+        raise projects.ProjectError(
+            f"workers.{name}: {spec.handler} does not take the declared options "
+            f"{sorted(spec.options)} ({exc}); fix [tool.event-pipeline.workers.{name}]"
+        ) from exc

@@ -85,7 +85,7 @@ def build_writer_schema(schema_id: int, schema: dict) -> WriterSchema:
     name = full_name.rsplit(".", 1)[-1]
     paths = set(pii_paths(schema))
     # Records written before the catalog marked a field still get it masked.
-    catalog_spec = catalog.EVENT_TYPES.get(name)
+    catalog_spec = catalog.event_types().get(name)
     if catalog_spec is not None and full_name == catalog_spec.full_name:
         paths |= set(pii_paths(catalog_spec.schema_dict()))
     return WriterSchema(

@@ -1,7 +1,7 @@
 """`pipeline rebuild inventory`: re-derive the inventory table into a new topic, then diff it.
 
 The stream processor is not imported: its inventory app runs as a separate process
-(`python -m faust -A streams.inventory worker`) under another app id (so another consumer
+(`python -m faust -A streams.shop.inventory worker`) under another app id (so another consumer
 group, other internal and changelog topics) and with its outputs pointed at new topics, through
 the `STREAMS_*` variables documented in `streams/settings.py`. The end offsets of its source
 topics are fixed first; once the copy has committed past them (and past the end of its own
@@ -326,7 +326,7 @@ def _spawn(settings, app_id: str, outputs: dict, workdir: Path, log: Path) -> su
             "STREAMS_SUMMARY_TOPIC": outputs["summary"],
         }
     )
-    argv = [sys.executable, "-m", "faust", "-A", "streams.inventory", "worker", "-l", "warn"]
+    argv = [sys.executable, "-m", "faust", "-A", "streams.shop.inventory", "worker", "-l", "warn"]
     with open(log, "ab") as out:
         return subprocess.Popen(
             argv,

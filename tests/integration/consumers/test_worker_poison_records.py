@@ -10,7 +10,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from consumers import routing
 from consumers.db import Database
-from consumers.handlers.search import search
+from consumers.shop.search import search
 from consumers.inbox import Inbox
 from consumers.options import WorkerOptions
 from consumers.testing import WorkerThread, search_upsert, wait_until

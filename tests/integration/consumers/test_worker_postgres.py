@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consumers.db import Database
-from consumers.handlers.search import search
+from consumers.shop.search import search
 from consumers.inbox import Inbox
 from consumers.options import WorkerOptions
 from consumers.testing import WorkerThread, publish, search_upsert, wait_until

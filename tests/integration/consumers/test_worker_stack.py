@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from consumers.db import Database
-from consumers.handlers.search import search
+from consumers.shop.search import search
 from consumers.testing import (
     cache_invalidated,
     message_ids,
@@ -31,7 +31,7 @@ from consumers import django_setup
 from schemas.config import SHOP_CACHE
 django_setup.configure(Database(sys.argv[1]))
 from django.core.cache.backends.db import DatabaseCache
-from consumers.handlers.cache import create_cache_table
+from consumers.shop.cache import create_cache_table
 create_cache_table(SHOP_CACHE["LOCATION"])
 cache = DatabaseCache(SHOP_CACHE["LOCATION"], {"KEY_PREFIX": SHOP_CACHE["KEY_PREFIX"]})
 if sys.argv[2] == "set":

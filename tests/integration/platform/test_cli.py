@@ -50,7 +50,7 @@ def test_topics_apply_is_idempotent_and_list_shows_sync(stack_env):
     second = pipeline("topics", "apply", env=stack_env)
     assert second.returncode == 0
     lines = second.stdout.strip().splitlines()
-    assert len(lines) == len(topics.load_catalog())
+    assert len(lines) == len(topics.project_catalog())
     assert {line.split()[1] for line in lines} == {"ok"}
     listing = pipeline("topics", "list", env=stack_env)
     assert "shop.orders" in listing.stdout and "in sync" in listing.stdout

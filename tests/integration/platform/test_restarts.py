@@ -21,7 +21,7 @@ def test_registry_restart_keeps_schemas(stack, settings, registry_client):
     stack.start("schema-registry")
     fresh = registry.connect(settings)
     assert fresh.get_latest_version(spec.subject).schema_id == before
-    assert set(fresh.get_subjects()) >= {e.subject for e in catalog.EVENT_TYPES.values()}
+    assert set(fresh.get_subjects()) >= {e.subject for e in catalog.event_types().values()}
 
 
 def test_broker_restart_keeps_topics_and_data(stack, settings, make_topic, unique):

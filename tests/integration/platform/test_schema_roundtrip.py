@@ -33,7 +33,7 @@ def test_every_event_round_trips_and_decodes_with_confluents_deserializer(
     serializer = EventSerializer(registry_client)
     producer = Producer(settings.kafka_conf())
     sent = {}
-    for name in catalog.EVENT_TYPES:
+    for name in catalog.event_types():
         event = sample_event(name)
         spec = catalog.event_type(name)
         value = serializer.serialize(name, event)

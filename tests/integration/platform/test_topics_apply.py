@@ -86,5 +86,5 @@ def test_cleanup_policy_of_an_empty_topic_may_change(settings, tmp_path, unique)
 
 
 def test_project_catalog_is_applied_in_the_session(settings):
-    plans = topics.plan(settings, topics.load_catalog())
+    plans = topics.plan(settings, topics.project_catalog())
     assert {p.action for p in plans} == {"ok"}

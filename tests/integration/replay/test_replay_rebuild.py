@@ -1,7 +1,7 @@
 """Rebuilding the inventory table: a second copy of the streams app, diffed against the live one.
 
 Real broker and registry; both the "live" app and the rebuild's copy are the stream
-processor's inventory app (`faust -A streams.inventory worker`), run as separate processes.
+processor's inventory app (`faust -A streams.shop.inventory worker`), run as separate processes.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def live_inventory_app(settings, unique, tmp_path):
     log = tmp_path / "live-faust.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "faust", "-A", "streams.inventory", "worker", "-l", "warn"],
+            [sys.executable, "-m", "faust", "-A", "streams.shop.inventory", "worker", "-l", "warn"],
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
     try:

@@ -10,7 +10,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas.ids import derived_event_id
-from streams import sales
+from streams.shop import sales
 from streams.testing import Workload, publish, read_topic, wait_until
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from consumers.handler import PermanentFailure
-from consumers.mail import REQUIRED_PARAMS, message_id, render
+from consumers.shop.mail import REQUIRED_PARAMS, message_id, render
 
 PARAMS = {
     "welcome": {"name": "Ann"},

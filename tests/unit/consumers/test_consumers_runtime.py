@@ -6,7 +6,7 @@ import json
 import time
 
 from consumers import routing
-from consumers.handlers.search import SearchIndexer, search
+from consumers.shop.search import SearchIndexer, search
 from consumers.message import Record
 from consumers.options import WorkerOptions
 from consumers.runtime import Worker, _Context

@@ -51,14 +51,14 @@ def test_unknown_cleanup_policy_is_rejected(tmp_path):
         topics.load_catalog(path)
 
 
-def test_missing_required_key_is_named(tmp_path):
+def test_a_minimal_topic_gets_the_builtin_defaults(tmp_path):
     path = write(tmp_path, "[topics.a]\npartitions = 1\n")
-    with pytest.raises(ConfigError, match="replication_factor"):
-        topics.load_catalog(path)
+    (spec,) = topics.load_catalog(path)
+    assert (spec.partitions, spec.replication_factor, spec.cleanup_policy) == (1, 1, "delete")
 
 
 def test_project_catalog_loads():
-    names = [t.name for t in topics.load_catalog()]
+    names = [t.name for t in topics.project_catalog()]
     assert "shop.orders" in names and len(names) == len(set(names))
-    levels = next(t for t in topics.load_catalog() if t.name == "shop.inventory.levels")
+    levels = next(t for t in topics.project_catalog() if t.name == "shop.inventory.levels")
     assert levels.cleanup_policy == "compact"

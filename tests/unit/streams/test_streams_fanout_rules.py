@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from schemas.ids import derived_event_id
 from schemas.serde import EventSerializer
-from streams import fanout_rules as rules
+from streams.shop import fanout_rules as rules
 from streams.codec import Event
 
 AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from schemas.ids import derived_event_id
 from streams.codec import Event
-from streams.inventory_state import Change, apply, changes_from, is_duplicate, public_view
+from streams.shop.inventory_state import Change, apply, changes_from, is_duplicate, public_view
 
 
 def change(offset, delta, *, source="shop.orders:1", event_id=None, cause="OrderPlaced", n=0):

@@ -1,4 +1,4 @@
-from streams import sales
+from streams.shop import sales
 
 T0 = 1_800_000_000_000 - 1_800_000_000_000 % sales.HOUR_MS
 

@@ -3,7 +3,7 @@ import pytest
 from schemas.errors import ConfigError
 from streams.codec import dead_letter_headers
 from streams.settings import from_env
-from streams.summary import last_completed_hour, summary_record
+from streams.shop.summary import last_completed_hour, summary_record
 
 
 def test_defaults():

@@ -1,16 +1,16 @@
 """The inventory app: a changelog-backed table of on-hand stock per SKU, sales windows, and
 the hourly sales summary.
 
-Run it with `faust -A streams.inventory worker` (or `pipeline up`). Settings come from the
+Run it with `faust -A streams.shop.inventory worker` (or `pipeline up`). Settings come from the
 environment through `streams.settings.from_env("inventory")`; the app is built on first
-access to `streams.inventory.app`, never on import.
+access to `streams.shop.inventory.app`, never on import.
 
 Flow: ProductCreated (shop.products), OrderPlaced / OrderCancelled (shop.orders) and
 StockAdjusted (shop.inventory) are split into per-SKU changes and re-keyed by SKU onto the
 internal topic `<app id>-stock-changes` (written by faust's own partitioner, so the tables,
 their changelogs and faust's web routing agree on which worker owns a SKU). One agent applies
-each change once (`streams.inventory_state`), publishes InventoryLevel and LowStockDetected, and
-counts units sold (`streams.sales`).
+each change once (`streams.shop.inventory_state`), publishes InventoryLevel and LowStockDetected, and
+counts units sold (`streams.shop.sales`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from dataclasses import asdict
 
 import faust
 
-from streams import inventory_state, sales
+from streams.shop import inventory_state, sales
 from streams.base import Context, make_app
 from streams.settings import StreamSettings, from_env
-from streams.summary import SummaryJob
+from streams.shop.summary import SummaryJob
 from streams.web import add_health, add_keyed_view
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _unknown_sku(web, sku: str):
 
 
 def __getattr__(name: str):
-    # `faust -A streams.inventory` looks up `app`; build it then, from the environment.
+    # `faust -A streams.shop.inventory` looks up `app`; build it then, from the environment.
     if name == "app":
         app = build()
         globals()["app"] = app

@@ -2,7 +2,7 @@
 repartition and no derived events. Comparing it with the full inventory app and with a plain
 confluent-kafka loop shows where the time goes (`python -m benchmarks.bench_streams`).
 
-Run by the benchmark as `faust -A streams.bench_app worker` with the STREAMS_* settings.
+Run by the benchmark as `faust -A streams.shop.bench_app worker` with the STREAMS_* settings.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The fanout app: domain events in, NotificationRequested / SearchDocument* / CacheInvalidated
 out (fanout-on-write).
 
-Run it with `faust -A streams.fanout worker` (or `pipeline up`). Settings come from the
+Run it with `faust -A streams.shop.fanout worker` (or `pipeline up`). Settings come from the
 environment through `streams.settings.from_env("fanout")`; the app is built on first access to
-`streams.fanout.app`, never on import.
+`streams.shop.fanout.app`, never on import.
 
 Emails need the user's address and name, but OrderPlaced / OrderShipped carry only `user_id`
 and arrive on `shop.orders` keyed by order id. So UserRegistered, OrderPlaced and OrderShipped
@@ -21,7 +21,7 @@ import faust
 
 from schemas import catalog
 from schemas.errors import SerializationError
-from streams import fanout_rules as rules
+from streams.shop import fanout_rules as rules
 from streams.base import Context, make_app
 from streams.settings import StreamSettings, from_env
 from streams.web import add_health, add_keyed_view
@@ -118,7 +118,7 @@ def build(settings: StreamSettings | None = None) -> faust.App:
 
 
 def __getattr__(name: str):
-    # `faust -A streams.fanout` looks up `app`; build it then, from the environment.
+    # `faust -A streams.shop.fanout` looks up `app`; build it then, from the environment.
     if name == "app":
         app = build()
         globals()["app"] = app

@@ -19,7 +19,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from schemas.errors import PipelineError
 from schemas.ids import derived_event_id
-from streams import sales
+from streams.shop import sales
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ def apply(
     state: dict | None, *, sku: str, units: int, at_ms: int, source: str, offset: int, key: str
 ):
     """The new state, or None when this change was already counted (same dedupe rules as
-    `streams.inventory_state`: source offset watermark, then recent event keys)."""
+    `streams.shop.inventory_state`: source offset watermark, then recent event keys)."""
     state = state if state is not None else new_state(sku)
     if already_applied(state["applied"], source, offset) or key in state["recent"]:
         return None

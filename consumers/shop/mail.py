@@ -1,6 +1,6 @@
 """Rendering notification e-mails from Django templates and sending them over SMTP.
 
-Templates live in `consumers/templates/notifications/<template>.subject.txt` and `.body.txt`,
+Templates live in `consumers/shop/templates/notifications/<template>.subject.txt` and `.body.txt`,
 with the NotificationRequested params (docs/CONTRACTS.md) as context. The Message-ID is derived
 from the event id, so a re-sent mail carries the same Message-ID as the first one.
 """
