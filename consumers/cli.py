@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 
-
 def add_commands(subparsers) -> None:
     worker = subparsers.add_parser(
         "worker", help="run a consumer-group worker in the foreground (SIGTERM stops it cleanly)"

@@ -291,7 +291,8 @@ def parse(data: Mapping, source: Path) -> Project:
             raise ProjectError(f"{where} {key}: give exactly one of `every` (\"30s\") or `cron`")
         schedule[name] = ScheduleSpec(
             name, entry["task"], every=entry.get("every"), cron=entry.get("cron"),
-            args=tuple(entry.get("args", ())), kwargs=MappingProxyType(dict(entry.get("kwargs", {}))),
+            args=tuple(entry.get("args", ())),
+            kwargs=MappingProxyType(dict(entry.get("kwargs", {}))),
         )
 
     return Project(

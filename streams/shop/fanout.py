@@ -21,9 +21,9 @@ import faust
 
 from schemas import catalog
 from schemas.errors import SerializationError
-from streams.shop import fanout_rules as rules
 from streams.base import Context, make_app
 from streams.settings import StreamSettings, from_env
+from streams.shop import fanout_rules as rules
 from streams.web import add_health, add_keyed_view
 
 logger = logging.getLogger(__name__)

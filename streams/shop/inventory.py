@@ -9,8 +9,8 @@ Flow: ProductCreated (shop.products), OrderPlaced / OrderCancelled (shop.orders)
 StockAdjusted (shop.inventory) are split into per-SKU changes and re-keyed by SKU onto the
 internal topic `<app id>-stock-changes` (written by faust's own partitioner, so the tables,
 their changelogs and faust's web routing agree on which worker owns a SKU). One agent applies
-each change once (`streams.shop.inventory_state`), publishes InventoryLevel and LowStockDetected, and
-counts units sold (`streams.shop.sales`).
+each change once (`streams.shop.inventory_state`), publishes InventoryLevel and
+LowStockDetected, and counts units sold (`streams.shop.sales`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import asdict
 
 import faust
 
-from streams.shop import inventory_state, sales
 from streams.base import Context, make_app
 from streams.settings import StreamSettings, from_env
+from streams.shop import inventory_state, sales
 from streams.shop.summary import SummaryJob
 from streams.web import add_health, add_keyed_view
 

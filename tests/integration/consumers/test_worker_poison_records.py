@@ -10,9 +10,9 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from consumers import routing
 from consumers.db import Database
-from consumers.shop.search import search
 from consumers.inbox import Inbox
 from consumers.options import WorkerOptions
+from consumers.shop.search import search
 from consumers.testing import WorkerThread, search_upsert, wait_until
 from schemas.serde import EventSerializer, event_headers
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from consumers.db import Database
-from consumers.shop.search import search
 from consumers.inbox import Inbox
 from consumers.options import WorkerOptions
+from consumers.shop.search import search
 from consumers.testing import WorkerThread, publish, search_upsert, wait_until
 from schemas.serde import EventSerializer
 

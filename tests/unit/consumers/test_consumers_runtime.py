@@ -6,10 +6,10 @@ import json
 import time
 
 from consumers import routing
-from consumers.shop.search import SearchIndexer, search
 from consumers.message import Record
 from consumers.options import WorkerOptions
 from consumers.runtime import Worker, _Context
+from consumers.shop.search import SearchIndexer, search
 from schemas.config import ConnectionSettings
 from schemas.errors import DeserializationError
 

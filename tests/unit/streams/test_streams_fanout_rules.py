@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 from schemas.ids import derived_event_id
 from schemas.serde import EventSerializer
-from streams.shop import fanout_rules as rules
 from streams.codec import Event
+from streams.shop import fanout_rules as rules
 
 AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
