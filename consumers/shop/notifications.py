@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from consumers import django_setup, mail
+from consumers import django_setup
+from consumers.shop import mail
 from consumers.message import Event
 
 logger = logging.getLogger(__name__)
