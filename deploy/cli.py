@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=cmd_schemas_check)
 
+    from deploy import scaffold
+
+    scaffold.add_commands(sub)
+    scaffold.add_schema_commands(ssub)
+
     # Areas add their own commands (worker, replay, dlq, offsets, ...) through
     # `<area>/cli.py: add_commands(subparsers)`.
     for area in AREAS:
