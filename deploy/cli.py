@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.project:
+        _use_project(args.project)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--project", metavar="DIR",
+        help="the project whose [tool.event-pipeline] declaration to use (default: the nearest "
+        "pyproject.toml declaring one, from the current directory upwards; or $PIPELINE_PROJECT)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="start the local stack (idempotent; restarts dead parts)")
@@ -85,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(area) is not None and importlib.util.find_spec(name):
             importlib.import_module(name).add_commands(sub)
     return parser
+
+
+def _use_project(directory: str) -> None:
+    """--project DIR: this process and every process it starts use that declaration."""
+    import os
+
+    from schemas import project
+
+    os.environ[project.ENV_VAR] = str(Path(directory).resolve())
+    project.use(None)
 
 
 def _stack():

@@ -29,12 +29,12 @@ def add_commands(subparsers) -> None:
 
 def _run(args: list[str], capture: bool = False) -> subprocess.CompletedProcess:
     from deploy.stack import Stack
-    from producer_django.stack import manage_argv, shop_env
+    from producer_django.stack import django_env, manage_argv
 
     stack = Stack()
     done = subprocess.run(
         manage_argv(*args),
-        env={**os.environ, **shop_env(stack.settings, stack.home)},
+        env={**os.environ, **django_env(stack.settings, stack.home)},
         capture_output=capture,
         text=True,
     )

@@ -1,7 +1,9 @@
-"""`pipeline up` plug-in: the shop's Django server (gunicorn) and the outbox relay.
+"""`pipeline up` plug-in: the project's Django web app (gunicorn) and its outbox relay.
 
-Both run with the stack's connection settings and keep their state under `<home>/django`:
-the chosen port, the dev user's API token and admin password, logs, the relay heartbeat.
+The relay runs when the declaration names `django_settings`, the web server when it also names
+`web`. Both run with the stack's connection settings and the project's Django settings, and keep
+their state under `<home>/django`: the chosen port, the dev user's API token (when the project
+uses DRF's token auth) and admin password, logs, the relay heartbeat.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from pathlib import Path
 import httpx
 
 from deploy.runtime.process import ProcessSpec
+from schemas import project as projects
 from schemas.config import ConnectionSettings, LocalPaths, database_url, paths_from_env
 from schemas.errors import PipelineError
 
 PREFERRED_PORT = 8000
-SETTINGS_MODULE = "producer_django.shop.settings"
 # The relay touches its heartbeat on every pass and while waiting for delivery reports.
 HEARTBEAT_MAX_AGE_S = 15.0
 SETUP_TIMEOUT_S = 300
@@ -31,10 +33,18 @@ class SetupFailed(PipelineError):
 
 
 def components(stack) -> list:
-    return [DjangoServer(stack.settings, stack.home), OutboxRelay(stack.settings, stack.home)]
+    project = projects.current()
+    if not project.django_settings:
+        return []
+    if project.web:
+        return [DjangoServer(stack.settings, stack.home), OutboxRelay(stack.settings, stack.home)]
+    # Without a web server to prepare the database, the relay migrates it before it starts.
+    return [OutboxRelay(stack.settings, stack.home, migrate=True)]
 
 
 def status(stack) -> dict:
+    if not projects.current().web:
+        return {}
     server = DjangoServer(stack.settings, stack.home)
     return {
         "django": {
@@ -47,12 +57,20 @@ def status(stack) -> dict:
     }
 
 
-def shop_env(settings: ConnectionSettings, home: Path) -> dict[str, str]:
-    """The environment the shop's processes read through schemas.config."""
+def django_env(settings: ConnectionSettings, home: Path) -> dict[str, str]:
+    """The environment of the project's Django processes: its settings module, its import path
+    and the stack's connections (read through schemas.config)."""
+    project = projects.current()
+    if not project.django_settings:
+        raise PipelineError(
+            f"{project.source} declares no `django_settings`; add the dotted path of your Django "
+            "settings module to [tool.event-pipeline]"
+        )
     paths = LocalPaths(home=str(home), cache=paths_from_env().cache)
     return {
+        **project.env(),
         "PYTHONUNBUFFERED": "1",
-        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
+        "DJANGO_SETTINGS_MODULE": project.django_settings,
         "PIPELINE_HOME": str(home),
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
@@ -117,13 +135,13 @@ class DjangoServer:
 
     def process(self) -> ProcessSpec:
         argv = [
-            sys.executable, "-m", "gunicorn", "producer_django.shop.wsgi:application",
+            sys.executable, "-m", "gunicorn", projects.current().web,
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", "2", "--threads", "4",
             "--timeout", "60", "--graceful-timeout", "10",
             "--no-control-socket",
         ]
-        return ProcessSpec(argv=argv, log=self.log, env=shop_env(self.settings, self.home))
+        return ProcessSpec(argv=argv, log=self.log, env=django_env(self.settings, self.home))
 
     def healthy(self) -> bool:
         if not self.url:
@@ -137,10 +155,11 @@ class DjangoServer:
 class OutboxRelay:
     name = "relay"
 
-    def __init__(self, settings: ConnectionSettings, home: Path):
+    def __init__(self, settings: ConnectionSettings, home: Path, migrate: bool = False):
         self.settings = settings
         self.home = Path(home)
         self.dir = self.home / "django"
+        self.migrate = migrate
 
     @property
     def log(self) -> Path:
@@ -154,12 +173,14 @@ class OutboxRelay:
         self.dir.mkdir(parents=True, exist_ok=True)
         # A heartbeat left by a dead relay must not make its successor look healthy.
         self.heartbeat.unlink(missing_ok=True)
+        if self.migrate:
+            run_manage(self.settings, self.home, self.dir / "setup.log", "pipeline_setup")
 
     def process(self) -> ProcessSpec:
         return ProcessSpec(
             argv=manage_argv("relay_outbox", "--heartbeat", str(self.heartbeat)),
             log=self.log,
-            env=shop_env(self.settings, self.home),
+            env=django_env(self.settings, self.home),
         )
 
     def healthy(self) -> bool:
@@ -176,7 +197,7 @@ def run_manage(settings: ConnectionSettings, home: Path, log: Path, *args: str) 
         try:
             done = subprocess.run(
                 manage_argv(*args), stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, **shop_env(settings, home)}, timeout=SETUP_TIMEOUT_S,
+                env={**os.environ, **django_env(settings, home)}, timeout=SETUP_TIMEOUT_S,
             )
         except subprocess.TimeoutExpired as exc:
             raise SetupFailed(f"manage.py {args[0]} timed out; see {log}") from exc

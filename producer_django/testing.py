@@ -221,12 +221,12 @@ class ShopProcesses:
     """Set up a shop database and run its server, relays and workloads as real processes."""
 
     def __init__(self, settings, home: Path, pipeline: dict | None = None):
-        from producer_django.stack import shop_env
+        from producer_django.stack import django_env
 
         self.settings = settings
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
-        self.env = shop_env(settings, self.home)
+        self.env = django_env(settings, self.home)
         if pipeline:
             self.env["SHOP_PIPELINE_JSON"] = json.dumps(pipeline)
         self.db_url = self.env["DATABASE_URL"]

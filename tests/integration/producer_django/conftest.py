@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from producer_django.stack import DjangoServer, shop_env
+from producer_django.stack import DjangoServer, django_env
 
 
 class Shop:
@@ -35,7 +35,7 @@ def shop(stack, settings):
     stack.up(only={"django", "relay"})
     server = DjangoServer(stack.settings, stack.home)
     assert server.healthy(), f"django is not healthy; see {server.log}"
-    env = shop_env(stack.settings, stack.home)
+    env = django_env(stack.settings, stack.home)
     client = Shop(server.url, server.api_token(), env["DATABASE_URL"])
     yield client
     client.http.close()

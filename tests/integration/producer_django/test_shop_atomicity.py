@@ -9,14 +9,14 @@ import sys
 import uuid
 from pathlib import Path
 
-from producer_django.stack import manage_argv, shop_env
+from producer_django.stack import manage_argv, django_env
 from producer_django.testing import read_topic
 
 HERE = Path(__file__).parent
 
 
 def _env(stack, **extra):
-    return {**os.environ, **shop_env(stack.settings, stack.home),
+    return {**os.environ, **django_env(stack.settings, stack.home),
             "PYTHONPATH": str(HERE), **extra}
 
 

@@ -1,7 +1,8 @@
-"""`manage.py pipeline_setup`: make the database ready and ensure the local dev user's token.
+"""`manage.py pipeline_setup`: make the database ready and ensure the local dev user.
 
-Idempotent, run by `pipeline up` before the server starts: migrate, create the cache table,
-create the `dev` superuser once and write its API token (and admin password) to files.
+Idempotent, run by `pipeline up` before the web server starts: migrate, create the tables of
+database caches, create the `dev` superuser once and write its admin password, and its API token
+when the project uses DRF's token auth (`rest_framework.authtoken`), to files.
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ import os
 import secrets
 from pathlib import Path
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections
-from rest_framework.authtoken.models import Token
 
 DEV_USER = "dev"
 
 
 class Command(BaseCommand):
-    help = "Migrate, create the cache table, and ensure the local dev user and API token."
+    help = "Migrate, create cache tables, and ensure the local dev user (and its API token)."
 
     def add_arguments(self, parser):
         parser.add_argument("--token-file", type=Path, help="write the dev API token here")
@@ -30,6 +31,9 @@ class Command(BaseCommand):
         _ensure_sqlite_directory()
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
+        if not apps.is_installed("django.contrib.auth"):
+            self.stdout.write("database ready")
+            return
         user, created = get_user_model().objects.get_or_create(
             username=DEV_USER, defaults={"is_staff": True, "is_superuser": True}
         )
@@ -40,6 +44,11 @@ class Command(BaseCommand):
             user.save()
             if password_file:
                 _write_private(password_file, password)
+        if not apps.is_installed("rest_framework.authtoken"):
+            self.stdout.write(f"database ready; dev user {DEV_USER!r}")
+            return
+        from rest_framework.authtoken.models import Token
+
         token, _ = Token.objects.get_or_create(user=user)
         if options["token_file"]:
             _write_private(options["token_file"], token.key)
