@@ -42,7 +42,7 @@ class Stack:
         self.home = Path(home or paths_from_env().home)
         self._state_file = self.home / "state.json"
         state = self._read_state()
-        self.ports = ports or (Ports(**state["ports"]) if "ports" in state else Ports())
+        self.ports = ports or (Ports(**state["ports"]) if "ports" in state else _pick_ports())
         self.external = external_services() if external is None else set(external)
         env_settings = from_env()
         self.kafka = KafkaBroker(self.home, self.ports.kafka, self.ports.kafka_controller)
@@ -210,7 +210,20 @@ class Stack:
         self._write_state(pids=pids)
 
 
-# Each area may provide `<area>/stack.py` with `components(stack)` and `status(stack)`.
+def _pick_ports() -> Ports:
+    """A new home's ports: the well-known ones when free, else free ones (kept in state.json
+    by `up`), so a second stack starts beside a running one instead of colliding with it."""
+    wanted = Ports()
+    return Ports(
+        kafka=free_port(wanted.kafka),
+        kafka_controller=free_port(wanted.kafka_controller),
+        registry=free_port(wanted.registry),
+    )
+
+
+# The product's areas; each may provide `<area>/stack.py` with `components(stack)` and
+# `status(stack)`, which start what the project declares (its relay and web app, workers,
+# stream apps).
 AREAS = ("producer_django", "streams", "consumers", "consumers.replay")
 
 
