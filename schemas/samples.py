@@ -3,51 +3,17 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 
 from schemas import catalog
 
-_PAYLOADS = {
-    "UserRegistered": {"user_id": "u-1", "email": "ada@example.com", "name": "Ada Lovelace"},
-    "ProductCreated": {"sku": "SKU-1", "name": "Teapot", "price_cents": 2500, "stock": 10},
-    "ProductPriceChanged": {"sku": "SKU-1", "old_price_cents": 2500, "new_price_cents": 2300},
-    "OrderPlaced": {
-        "order_id": "o-1",
-        "user_id": "u-1",
-        "lines": [{"sku": "SKU-1", "quantity": 2, "unit_price_cents": 2500}],
-        "total_cents": 5000,
-    },
-    "OrderShipped": {
-        "order_id": "o-1",
-        "user_id": "u-1",
-        "carrier": "DHL",
-        "tracking_number": "T1",
-    },
-    "OrderCancelled": {
-        "order_id": "o-1",
-        "user_id": "u-1",
-        "reason": "changed mind",
-        "lines": [{"sku": "SKU-1", "quantity": 2, "unit_price_cents": 2500}],
-    },
-    "StockAdjusted": {"sku": "SKU-1", "delta": -1, "reason": "breakage"},
-    "InventoryLevel": {"sku": "SKU-1", "on_hand": 8},
-    "NotificationRequested": {
-        "user_id": "u-1",
-        "recipient": "ada@example.com",
-        "template": "welcome",
-        "params": {"name": "Ada Lovelace"},
-    },
-    "SearchDocumentUpserted": {
-        "document_id": "product:SKU-1",
-        "kind": "product",
-        "title": "Teapot",
-        "body": "A teapot",
-    },
-    "SearchDocumentDeleted": {"document_id": "product:SKU-1"},
-    "CacheInvalidated": {"keys": ["product:SKU-1"]},
-    "LowStockDetected": {"sku": "SKU-1", "on_hand": 2, "threshold": 5},
-}
+# A schema folder may hold `examples.json`: {event name: payload} of hand-written examples;
+# events without one get a payload synthesised from their schema.
+EXAMPLES_FILE = "examples.json"
 
 
 def _now_ms() -> datetime:
@@ -60,7 +26,9 @@ def sample_event(event_type: str, **overrides) -> dict:
     """A valid event of `event_type`; metadata filled, aggregate_id from the key field."""
     spec = catalog.event_type(event_type)
     # Deep copy: callers may mutate nested lines and maps of their sample.
-    payload = copy.deepcopy(_PAYLOADS.get(event_type) or _synthesise(spec.schema_dict()))
+    payload = copy.deepcopy(
+        _examples(spec.schema_path.parent).get(event_type) or _synthesise(spec.schema_dict())
+    )
     payload.update({k: v for k, v in overrides.items() if k in payload})
     event = {
         "event_id": str(uuid.uuid4()),
@@ -74,6 +42,12 @@ def sample_event(event_type: str, **overrides) -> dict:
     }
     event.update({k: v for k, v in overrides.items() if k not in payload})
     return event
+
+
+@cache
+def _examples(folder: Path) -> dict:
+    path = folder / EXAMPLES_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _synthesise(schema: dict) -> dict:

@@ -3,8 +3,8 @@
     from producer_django.events.publish import publish
 
     with transaction.atomic():
-        order.save()
-        publish("OrderPlaced", {"order_id": ..., ...})
+        invoice.save()
+        publish("InvoiceIssued", {"invoice_id": str(invoice.id), ...})
 
 The row is written in the caller's transaction; `manage.py relay_outbox` delivers it.
 Settings: one `PIPELINE` dict (see `conf.DEFAULTS`).
