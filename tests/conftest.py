@@ -1,12 +1,14 @@
 """Session fixtures: one real broker and registry for the whole test session.
 
-Order of preference: KAFKA_BOOTSTRAP_SERVERS / SCHEMA_REGISTRY_URL (an existing cluster), then
-testcontainers when a Docker engine is reachable, else the embedded runtime (Kafka and Apicurio
-from Maven Central) on free loopback ports in a temporary PIPELINE_HOME.
+They come from the package's own pytest plugin (deploy/pytest_plugin.py, the fixtures a user's
+project gets): KAFKA_BOOTSTRAP_SERVERS / SCHEMA_REGISTRY_URL (an existing cluster), then
+testcontainers when a Docker engine is reachable, else the embedded runtime on free loopback
+ports in a temporary PIPELINE_HOME. Here they keep the short names our tests use.
 """
 
 from __future__ import annotations
 
+import sys
 import uuid
 import warnings
 
@@ -14,43 +16,21 @@ import pytest
 
 warnings.filterwarnings("ignore", module="authlib")
 
+# pytest loads the plugin through its `pytest11` entry point; an install older than that entry
+# point needs it named here (naming it twice would register it twice, which pytest refuses).
+pytest_plugins = [] if "deploy.pytest_plugin" in sys.modules else ["deploy.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack(pipeline_stack):
     """The session's Stack. `stack.external` says which services tests may not restart."""
-    from deploy.runtime.containers import ContainerStack, docker_engine_reachable
-    from deploy.runtime.ports import free_port
-    from deploy.stack import INFRASTRUCTURE, Ports, Stack
-    from schemas.config import external_services
-
-    home = tmp_path_factory.mktemp("pipeline-home")
-    containers = None
-    if not external_services() and docker_engine_reachable():
-        containers = ContainerStack()
-        bootstrap, registry_url = containers.start()
-        mp = pytest.MonkeyPatch()
-        mp.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
-        mp.setenv("SCHEMA_REGISTRY_URL", registry_url)
-    ports = Ports(kafka=free_port(), kafka_controller=free_port(), registry=free_port())
-    running = Stack(home=home, ports=ports)
-    try:
-        # Only the broker and the registry; each area's tests start the processes they exercise.
-        running.up(only=INFRASTRUCTURE)
-        yield running
-    finally:
-        running.down()
-        if containers:
-            containers.stop()
-            mp.undo()
+    return pipeline_stack
 
 
 @pytest.fixture(scope="session")
-def settings(stack):
+def settings(pipeline_settings):
     """ConnectionSettings of the session's broker and registry, catalog applied."""
-    from deploy.bootstrap import apply_catalog
-
-    apply_catalog(stack.settings)
-    return stack.settings
+    return pipeline_settings
 
 
 @pytest.fixture(scope="session")
