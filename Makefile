@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m deploy.demo
+	$(PY) -m deploy.shop.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -ra
