@@ -114,6 +114,7 @@ def cmd_up(args) -> int:
     from deploy import bootstrap
     from deploy.stack import INFRASTRUCTURE
 
+    _require_stack_extras()
     stack = _stack()
     # Topics and schemas must exist before the relay, streams and workers start using them.
     outcome = stack.up(only=INFRASTRUCTURE)
@@ -125,6 +126,19 @@ def cmd_up(args) -> int:
     print(f"kafka                  {stack.settings.bootstrap_servers}")
     print(f"schema registry        {stack.settings.schema_registry_url}")
     return 0
+
+
+def _require_stack_extras() -> None:
+    """Name the missing extra before anything starts, not in a component's log."""
+    from schemas import project
+    from schemas.extras import require
+
+    declared = project.current()
+    require("aiosmtpd", "stack", "`pipeline up` (the local SMTP server)")
+    if declared.web:
+        require("gunicorn", "stack", "`pipeline up` (the web app)")
+    if declared.streams:
+        require("faust", "streams", "`pipeline up` (the stream apps)")
 
 
 def cmd_down(args) -> int:
