@@ -7,8 +7,8 @@ Four figures, all over the same StockAdjusted records on shop.inventory:
 - baseline: `consume(500)`, decode with the shared EventDeserializer, `dict[sku] += delta`;
 - faust agent, decode + dict (streams.shop.bench_app:app_no_table): faust's consuming path alone;
 - faust agent, decode + table (streams.shop.bench_app): plus a RocksDB table write and changelog;
-- faust inventory (streams.shop.inventory): the real app: re-key by SKU through an internal topic,
-  dedupe, table + changelog, InventoryLevel out.
+- faust inventory (the declared `inventory` app): the real app: re-key by SKU through an
+  internal topic, dedupe, table + changelog, InventoryLevel out.
 Rates exclude start-up: they run from the first to the last record processed. Target: the
 inventory app at >= 0.5 of the baseline.
 """
@@ -83,8 +83,9 @@ def baseline(settings, client, records: int) -> float:
 
 def faust_minimal(settings, home: Path, records: int, variant: str = "app") -> float:
     tag = uuid.uuid4().hex[:8]
-    worker = WorkerProcess(f"bench_app:{variant}", settings, app_id=f"bench-min-{tag}",
-                           workdir=home / f"minimal-{tag}", web_port=free_port()).start()
+    worker = WorkerProcess("bench", settings, app_id=f"bench-min-{tag}",
+                           workdir=home / f"minimal-{tag}", web_port=free_port(),
+                           target=f"streams.shop.bench_app:{variant}").start()
     try:
         progress = wait_until(
             lambda: (p := worker.get("/bench").json())["count"] >= records and p,

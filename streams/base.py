@@ -1,4 +1,11 @@
-"""What every stream app shares: the faust App configuration and the schema-backed topics."""
+"""What every stream app shares: the faust App configuration and the schema-backed topics.
+
+    settings = from_env("revenue")          # streams.settings
+    app = make_app(settings)                # a faust.App configured from the settings
+    ctx = Context(app, settings)            # sources, outputs, dead letters, emit
+
+See streams/README.md, "Write your own stream app".
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ HEARTBEAT_INTERVAL_S = 3.0
 
 
 def make_app(settings: StreamSettings) -> faust.App:
+    """A faust App with the pipeline's defaults: at-least-once, quick rebalances, web server."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(
         f"kafka://{h.strip()}" for h in settings.connection.bootstrap_servers.split(",")
@@ -65,7 +73,8 @@ def _store_url(settings: StreamSettings) -> str:
 
 
 class Context:
-    """The schema-backed pieces an app's agents use: sources, outputs, dead letters."""
+    """The schema-backed pieces an app's agents use: sources (decoded `streams.codec.Event`s,
+    undecodable records dead-lettered), outputs, `emit` of catalog events, `dead_letter`."""
 
     def __init__(self, app: faust.App, settings: StreamSettings):
         self.app = app
@@ -80,10 +89,13 @@ class Context:
             partitions=3, internal=True,
         )
 
+        # The catalog creates the live app's topics; a copy (`pipeline rebuild`) needs its own.
+        self._to_declare = [self.dead_letters]
+
         @app.task
-        async def declare_dead_letter_topic() -> None:
-            # The catalog creates the default apps' topics; a replay copy needs its own.
-            await self.dead_letters.maybe_declare()
+        async def declare_own_topics() -> None:
+            for topic in self._to_declare:
+                await topic.maybe_declare()
 
     def source(self, name: str, **kwargs) -> DeadLetteringTopic:
         """A catalog topic whose values arrive decoded as `streams.codec.Event`."""
@@ -93,7 +105,13 @@ class Context:
         )
 
     def output(self, name: str):
-        return self.app.topic(name, key_serializer="raw", value_serializer="raw")
+        """A topic to emit events to; STREAMS_OUTPUT_* may point it elsewhere (a copy's own)."""
+        target = self.settings.output_topic(name)
+        topic = self.app.topic(target, key_serializer="raw", value_serializer="raw")
+        if target != name and name not in self.settings.output_topics:
+            # Redirected by prefix: nobody else knows this topic, so the app creates it.
+            self._to_declare.append(topic)
+        return topic
 
     async def dead_letter(self, message, exc: BaseException) -> None:
         """A decoded event this app cannot handle (e.g. a derived event would not validate)."""

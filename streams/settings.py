@@ -1,45 +1,46 @@
-"""Settings of a stream app, read from the environment in one place (`from_env`).
+"""What every stream app shares, read from the environment in one place (`from_env`).
 
-Every variable is optional; an unknown `STREAMS_*` variable is an error (a typo must not be
-silently ignored). The replay tool runs a second copy of an app next to the live one by giving
-it another app id, web port, output topic and state directory:
+Every variable is optional. An app adds its own `STREAMS_*` keys by naming them
+(`from_env(name, extra_keys=...)`) and reads them with `StreamSettings.get`; any other
+`STREAMS_*` variable is an error (a typo must not be silently ignored).
 
-    STREAMS_APP_ID              faust app id = consumer group, prefix of its internal and
-                                changelog topics (default: `streams-<app>`)
-    STREAMS_WEB_HOST            interface of the faust web server (default 127.0.0.1)
-    STREAMS_WEB_PORT            port of the faust web server (default: 6066 fanout, 6067 inventory)
-    STREAMS_DATA_DIR            local table state (default: ./streams-data/<app id>)
-    STREAMS_STORE               `rocksdb` (default) or `memory`
-    STREAMS_LEVELS_TOPIC        where InventoryLevel is published (default shop.inventory.levels)
-    STREAMS_ALERTS_TOPIC        where LowStockDetected is published (default shop.alerts)
-    STREAMS_SUMMARY_TOPIC       where SalesSummaryHourly is published (default shop.sales.summary)
-    STREAMS_LOW_STOCK_THRESHOLD a level below this raises LowStockDetected (default 5)
-    STREAMS_SUMMARY_INTERVAL_S  run the sales summary every N seconds instead of at minute 0
-                                of every hour (tests, demos)
-    STREAMS_OPS_EMAIL           recipient of low-stock notifications (default ops@example.com)
+    STREAMS_APP            the app's declared name (`pipeline streams run` and `pipeline up`
+                           set it; default: the name the app passes to `from_env`)
+    STREAMS_APP_ID         faust app id = consumer group, prefix of its internal and changelog
+                           topics (default: `streams-<name>`)
+    STREAMS_WEB_HOST       interface of the faust web server (default 127.0.0.1)
+    STREAMS_WEB_PORT       port of the faust web server (default 6066)
+    STREAMS_DATA_DIR       local table state (default: ./streams-data/<app id>)
+    STREAMS_STORE          `rocksdb` (default) or `memory`
+    STREAMS_OUTPUT_TOPICS  `topic=other,...`: write to `other` what the app writes to `topic`
+    STREAMS_OUTPUT_PREFIX  write every other output topic `t` to `<prefix>t` instead
 
+The two output variables run a copy of an app next to the live one without touching the live
+outputs (`pipeline rebuild`); they apply to topics made with `streams.base.Context.output`.
 Connection settings (KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL) come from `schemas.config`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import TypeVar
 
 from schemas import config
 from schemas.errors import ConfigError
 
-APPS = ("fanout", "inventory")
-DEFAULT_WEB_PORTS = {"fanout": 6066, "inventory": 6067}
+PREFIX = "STREAMS_"
+DEFAULT_WEB_PORT = 6066
 STORES = ("rocksdb", "memory")
+KEYS = (
+    "APP", "APP_ID", "WEB_HOST", "WEB_PORT", "DATA_DIR", "STORE", "OUTPUT_TOPICS",
+    "OUTPUT_PREFIX",
+)
 
-_PREFIX = "STREAMS_"
-_KNOWN = {
-    "APP_ID", "WEB_HOST", "WEB_PORT", "DATA_DIR", "STORE", "LEVELS_TOPIC", "ALERTS_TOPIC",
-    "SUMMARY_TOPIC", "LOW_STOCK_THRESHOLD", "SUMMARY_INTERVAL_S", "OPS_EMAIL",
-}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,14 @@ class StreamSettings:
     connection: config.ConnectionSettings
     app_id: str
     web_host: str = "127.0.0.1"
-    web_port: int = 6066
+    web_port: int = DEFAULT_WEB_PORT
     data_dir: Path = Path("streams-data")
     store: str = "rocksdb"
-    levels_topic: str = "shop.inventory.levels"
-    alerts_topic: str = "shop.alerts"
-    summary_topic: str = "shop.sales.summary"
-    low_stock_threshold: int = 5
-    summary_interval_s: float | None = None
-    ops_email: str = "ops@example.com"
+    output_topics: Mapping[str, str] = field(default_factory=dict)
+    output_prefix: str = ""
+    # The app's own keys (without the prefix) that are set, as the raw strings.
+    extra: Mapping[str, str] = field(default_factory=dict)
+    extra_keys: tuple[str, ...] = ()
 
     @property
     def web_url(self) -> str:
@@ -71,50 +71,85 @@ class StreamSettings:
     def store_url(self) -> str:
         return "rocksdb://" if self.store == "rocksdb" else "memory://"
 
+    def output_topic(self, name: str) -> str:
+        """Where the app writes what it means to write to `name`."""
+        if name in self.output_topics:
+            return self.output_topics[name]
+        return f"{self.output_prefix}{name}"
 
-def from_env(app: str, environ: Mapping[str, str] | None = None) -> StreamSettings:
+    def get(self, key: str, default: T, kind: Callable[[str], T] = str) -> T:
+        """One of the app's own settings (`key` without the prefix), converted by `kind`."""
+        if key not in self.extra_keys:
+            raise ConfigError(
+                f"{PREFIX}{key} is not one of this app's settings; name it in "
+                f"`from_env(..., extra_keys=...)`"
+            )
+        value = self.extra.get(key)
+        return default if value is None else _convert(kind, key, value)
+
+
+def from_env(
+    app: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    extra_keys: Iterable[str] = (),
+) -> StreamSettings:
+    """The settings of the app named by STREAMS_APP (else `app`), with its own `extra_keys`."""
     env = os.environ if environ is None else environ
-    if app not in APPS:
-        raise ConfigError(f"unknown stream app {app!r}; known apps: {', '.join(APPS)}")
-    unknown = sorted(
-        k for k in env if k.startswith(_PREFIX) and k[len(_PREFIX):] not in _KNOWN
-    )
+    extra_keys = tuple(extra_keys)
+    known = set(KEYS) | set(extra_keys)
+    unknown = sorted(k for k in env if k.startswith(PREFIX) and k[len(PREFIX):] not in known)
     if unknown:
-        known = ", ".join(_PREFIX + k for k in sorted(_KNOWN))
-        raise ConfigError(f"unknown settings {', '.join(unknown)}; known settings: {known}")
+        names = ", ".join(PREFIX + k for k in sorted(known))
+        raise ConfigError(f"unknown settings {', '.join(unknown)}; known settings: {names}")
 
     def get(name: str, default):
-        value = env.get(_PREFIX + name)
+        value = env.get(PREFIX + name)
         return default if value in (None, "") else value
 
-    app_id = get("APP_ID", f"streams-{app}")
+    name = get("APP", app)
+    if not name:
+        raise ConfigError(
+            f"{PREFIX}APP is not set: run the app with `pipeline streams run <name>`, or set "
+            f"{PREFIX}APP to its name under [tool.event-pipeline.streams]"
+        )
+    app_id = get("APP_ID", f"streams-{name}")
     store = get("STORE", "rocksdb")
     if store not in STORES:
-        raise ConfigError(f"STREAMS_STORE={store!r}; use one of {', '.join(STORES)}")
-    interval = get("SUMMARY_INTERVAL_S", None)
+        raise ConfigError(f"{PREFIX}STORE={store!r}; use one of {', '.join(STORES)}")
     return StreamSettings(
-        app=app,
+        app=name,
         connection=config.from_env(env),
         app_id=app_id,
         web_host=get("WEB_HOST", "127.0.0.1"),
-        web_port=_number(int, "WEB_PORT", get("WEB_PORT", DEFAULT_WEB_PORTS[app])),
+        web_port=_convert(int, "WEB_PORT", get("WEB_PORT", DEFAULT_WEB_PORT)),
         data_dir=Path(get("DATA_DIR", os.path.join("streams-data", app_id))),
         store=store,
-        levels_topic=get("LEVELS_TOPIC", "shop.inventory.levels"),
-        alerts_topic=get("ALERTS_TOPIC", "shop.alerts"),
-        summary_topic=get("SUMMARY_TOPIC", "shop.sales.summary"),
-        low_stock_threshold=_number(int, "LOW_STOCK_THRESHOLD", get("LOW_STOCK_THRESHOLD", 5)),
-        summary_interval_s=(
-            None if interval is None else _number(float, "SUMMARY_INTERVAL_S", interval)
+        output_topics=MappingProxyType(_topic_map(get("OUTPUT_TOPICS", ""))),
+        output_prefix=get("OUTPUT_PREFIX", ""),
+        extra=MappingProxyType(
+            {k: env[PREFIX + k] for k in extra_keys if env.get(PREFIX + k) not in (None, "")}
         ),
-        ops_email=get("OPS_EMAIL", "ops@example.com"),
+        extra_keys=extra_keys,
     )
 
 
-def _number(kind, name: str, value):
+def _topic_map(value: str) -> dict[str, str]:
+    pairs = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        live, sep, other = (s.strip() for s in item.partition("="))
+        if not sep or not live or not other:
+            raise ConfigError(
+                f"{PREFIX}OUTPUT_TOPICS: {item!r} is not `topic=other`; write "
+                "`topic=other,topic2=other2`"
+            )
+        pairs[live] = other
+    return pairs
+
+
+def _convert(kind: Callable[[str], T], name: str, value) -> T:
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"{_PREFIX}{name}={value!r} is not a valid {kind.__name__}"
-        ) from None
+        what = getattr(kind, "__name__", "value")
+        raise ConfigError(f"{PREFIX}{name}={value!r} is not a valid {what}; fix it") from None

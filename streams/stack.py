@@ -1,4 +1,5 @@
-"""The streams' part of the local stack: one faust worker process per app (`streams-<app>`).
+"""The streams' part of the local stack: one faust worker process per declared app
+(`streams-<name>`, see [tool.event-pipeline.streams]).
 
 Web ports are picked once per PIPELINE_HOME and kept in `<home>/streams/ports.json`, so
 `status` and a restarted stack find the same ones. Each worker keeps its table state in
@@ -7,13 +8,13 @@ Web ports are picked once per PIPELINE_HOME and kept in `<home>/streams/ports.js
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import httpx
 
 from deploy.runtime.process import ProcessSpec
 from schemas import project
+from streams import worker
 
 WEB_HOST = "127.0.0.1"
 PREFERRED_WEB_PORT = 6066
@@ -27,14 +28,18 @@ def components(stack) -> list:
 def status(stack) -> dict:
     ports = _ports(stack)
     apps = {
-        app: {"app_id": f"streams-{app}", "url": f"http://{WEB_HOST}:{ports[app]}"}
-        for app in project.current().streams
+        name: {"app_id": spec.app_id, "url": f"http://{WEB_HOST}:{ports[name]}"}
+        for name, spec in project.current().streams.items()
     }
-    # `streams.url`: the first app that declares a table (the one answering queries), else
-    # the first app.
-    declared = project.current().streams
-    main = next((n for n, s in declared.items() if s.table), next(iter(declared), None))
+    main = query_app()
     return {"streams": {"url": apps[main]["url"] if main else None, "apps": apps}}
+
+
+def query_app() -> str | None:
+    """The app behind `streams.url` and `pipeline streams VIEW KEY`: the first declared app that
+    names a `table`, else the first app."""
+    declared = project.current().streams
+    return next((n for n, s in declared.items() if s.table), next(iter(declared), None))
 
 
 class StreamWorker:
@@ -59,6 +64,7 @@ class StreamWorker:
     def process(self) -> ProcessSpec:
         settings = self.stack.settings
         env = {
+            **worker.env(self.app),
             "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
             "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
             "STREAMS_WEB_HOST": WEB_HOST,
@@ -66,7 +72,7 @@ class StreamWorker:
             "STREAMS_DATA_DIR": str(self.dir / "data"),
         }
         return ProcessSpec(
-            argv=worker_argv(self.app),
+            argv=worker.declared_argv(self.app),
             log=self.log,
             env=env,
             cwd=self.dir,
@@ -78,14 +84,6 @@ class StreamWorker:
         except httpx.HTTPError:
             return False
         return response.status_code == 200
-
-
-def worker_argv(app: str) -> list[str]:
-    """`faust -A <the declared app> worker`, with this interpreter."""
-    from schemas import project
-
-    spec = project.current().stream(app)
-    return [sys.executable, "-m", "faust", "-A", spec.app, "worker", "--loglevel", "info"]
 
 
 def _ports(stack) -> dict[str, int]:

@@ -16,9 +16,14 @@ def ready(app) -> bool:
 
 
 def add_health(app) -> None:
+    """GET /health: 200 once `ready`, else 503; the body names the app and what it consumes."""
     @app.page("/health")
     async def health(web, request):
-        body = {"app_id": app.conf.id, "ready": ready(app), "rebalancing": bool(app.rebalancing)}
+        body = {
+            "app_id": app.conf.id, "ready": ready(app), "rebalancing": bool(app.rebalancing),
+            # Topics whose offsets the app commits: what `pipeline rebuild` waits on.
+            "consumes": sorted(app.topics.acking_topics),
+        }
         return web.json(body, status=200 if body["ready"] else 503)
 
 

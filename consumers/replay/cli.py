@@ -117,9 +117,12 @@ def add_commands(subparsers) -> None:
 
     rebuild = subparsers.add_parser(
         "rebuild",
-        help="re-derive a table into a new topic and diff it against the live one",
+        help="re-derive a stream app's table into a new topic and diff it against the live one",
+        description="For an app declared with `table` and `output_topic` under "
+        "[tool.event-pipeline.streams]: run a copy of it from the source topics into a new "
+        "topic, wait until it caught up, and compare the last value per key.",
     )
-    rebuild.add_argument("table", choices=("inventory",))
+    rebuild.add_argument("app", help="a stream app declared with `table` and `output_topic`")
     rebuild.add_argument(
         "--from",
         dest="start",
@@ -130,7 +133,7 @@ def add_commands(subparsers) -> None:
     rebuild.add_argument(
         "--into",
         metavar="TOPIC",
-        help="output topic (default: shop.inventory.levels.rebuild-<time>)",
+        help="output topic (default: <the app's output_topic>.rebuild-<time>)",
     )
     rebuild.add_argument(
         "--timeout",
@@ -141,12 +144,12 @@ def add_commands(subparsers) -> None:
     )
     rebuild.add_argument("--keep", action="store_true", help="keep the rebuilt topic")
     rebuild.add_argument(
-        "--live-topic", default="shop.inventory.levels", help="the live table's topic to diff"
+        "--live-topic", help="the live table's topic to diff (default: the app's output_topic)"
     )
     rebuild.add_argument(
         "--live-app-id",
-        default="streams-inventory",
-        help="the live app's id (its group), waited for so both saw the same events",
+        help="the live app's id (its group), waited for so both saw the same events "
+        "(default: streams-<app>)",
     )
     rebuild.set_defaults(func=cmd_rebuild)
 
@@ -293,10 +296,11 @@ def cmd_offsets_reset(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
-    from consumers.replay.rebuild import rebuild_inventory
+    from consumers.replay.rebuild import rebuild
 
-    report = rebuild_inventory(
+    report = rebuild(
         _settings(),
+        args.app,
         start=args.start,
         into=args.into,
         timeout_s=args.timeout,

@@ -2,7 +2,8 @@
 repartition and no derived events. Comparing it with the full inventory app and with a plain
 confluent-kafka loop shows where the time goes (`python -m benchmarks.bench_streams`).
 
-Run by the benchmark as `faust -A streams.shop.bench_app worker` with the STREAMS_* settings.
+Run by the benchmark as `faust -A streams.shop.bench_app:app worker` (or `:app_no_table`) with
+the STREAMS_* settings; it is not declared, so `pipeline up` never starts it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import time
 import faust
 
 from streams.base import Context, make_app
-from streams.settings import from_env
+from streams.shop.settings import from_env
 from streams.web import add_health
 
 
 def build(*, use_table: bool = True) -> faust.App:
-    settings = from_env("inventory")
+    settings = from_env("bench").stream
     app = make_app(settings)
     ctx = Context(app, settings)
     table = app.Table("bench-levels", partitions=3, key_type=str)

@@ -1,9 +1,9 @@
 """The fanout app: domain events in, NotificationRequested / SearchDocument* / CacheInvalidated
 out (fanout-on-write).
 
-Run it with `faust -A streams.shop.fanout worker` (or `pipeline up`). Settings come from the
-environment through `streams.settings.from_env("fanout")`; the app is built on first access to
-`streams.shop.fanout.app`, never on import.
+Run it with `pipeline streams run fanout` (or `pipeline up`). Settings come from the
+environment through `streams.shop.settings.from_env("fanout")`; the app is built on first access
+to `streams.shop.fanout.app`, never on import.
 
 Emails need the user's address and name, but OrderPlaced / OrderShipped carry only `user_id`
 and arrive on `shop.orders` keyed by order id. So UserRegistered, OrderPlaced and OrderShipped
@@ -22,8 +22,8 @@ import faust
 from schemas import catalog
 from schemas.errors import SerializationError
 from streams.base import Context, make_app
-from streams.settings import StreamSettings, from_env
 from streams.shop import fanout_rules as rules
+from streams.shop.settings import ShopSettings, from_env
 from streams.web import add_health, add_keyed_view
 
 logger = logging.getLogger(__name__)
@@ -32,14 +32,14 @@ SOURCE_TOPICS = ("shop.users", "shop.products", "shop.orders", "shop.inventory")
 BY_USER_PARTITIONS = 3
 
 
-def build(settings: StreamSettings | None = None) -> faust.App:
+def build(settings: ShopSettings | None = None) -> faust.App:
     settings = settings or from_env("fanout")
-    app = make_app(settings)
-    ctx = Context(app, settings)
+    app = make_app(settings.stream)
+    ctx = Context(app, settings.stream)
     producer = ctx.producer_name
     # Carries the original Avro records (re-keyed), so it is read with the same codec.
     by_user = ctx.source(
-        f"{settings.app_id}-by-user", partitions=BY_USER_PARTITIONS, internal=True
+        f"{settings.stream.app_id}-by-user", partitions=BY_USER_PARTITIONS, internal=True
     )
     users = app.Table("users", partitions=BY_USER_PARTITIONS, key_type=str)
     pending = app.Table("pending", partitions=BY_USER_PARTITIONS, key_type=str)
@@ -118,7 +118,7 @@ def build(settings: StreamSettings | None = None) -> faust.App:
 
 
 def __getattr__(name: str):
-    # `faust -A streams.shop.fanout` looks up `app`; build it then, from the environment.
+    # `faust -A streams.shop.fanout:app` looks up `app`; build it then, from the environment.
     if name == "app":
         app = build()
         globals()["app"] = app

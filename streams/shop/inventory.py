@@ -1,8 +1,8 @@
 """The inventory app: a changelog-backed table of on-hand stock per SKU, sales windows, and
 the hourly sales summary.
 
-Run it with `faust -A streams.shop.inventory worker` (or `pipeline up`). Settings come from the
-environment through `streams.settings.from_env("inventory")`; the app is built on first
+Run it with `pipeline streams run inventory` (or `pipeline up`). Settings come from the
+environment through `streams.shop.settings.from_env("inventory")`; the app is built on first
 access to `streams.shop.inventory.app`, never on import.
 
 Flow: ProductCreated (shop.products), OrderPlaced / OrderCancelled (shop.orders) and
@@ -21,8 +21,8 @@ from dataclasses import asdict
 import faust
 
 from streams.base import Context, make_app
-from streams.settings import StreamSettings, from_env
 from streams.shop import inventory_state, sales
+from streams.shop.settings import ShopSettings, from_env
 from streams.shop.summary import SummaryJob
 from streams.web import add_health, add_keyed_view
 
@@ -32,15 +32,15 @@ SOURCE_TOPICS = ("shop.products", "shop.orders", "shop.inventory")
 CHANGE_PARTITIONS = 3
 
 
-def build(settings: StreamSettings | None = None) -> faust.App:
+def build(settings: ShopSettings | None = None) -> faust.App:
     settings = settings or from_env("inventory")
-    app = make_app(settings)
-    ctx = Context(app, settings)
+    app = make_app(settings.stream)
+    ctx = Context(app, settings.stream)
     # Keys are JSON here as in the tables' changelogs (faust's choice for str keys): faust's
     # web routing hashes the changelog key bytes to find a SKU's owner, so a SKU must land in
     # the same partition number here.
     changes = app.topic(
-        f"{settings.app_id}-stock-changes", key_type=str, key_serializer="json",
+        f"{settings.stream.app_id}-stock-changes", key_type=str, key_serializer="json",
         value_serializer="json", partitions=CHANGE_PARTITIONS, internal=True,
     )
     table_args = {"partitions": CHANGE_PARTITIONS, "key_type": str}
@@ -87,7 +87,7 @@ def build(settings: StreamSettings | None = None) -> faust.App:
                 sold[change.sku] = updated if updated is not None else current
 
     _add_views(app, inventory, sold)
-    SummaryJob(app, ctx, sold).install()
+    SummaryJob(app, ctx, sold, settings.summary_topic, settings.summary_interval_s).install()
     return app
 
 
@@ -117,7 +117,7 @@ def _unknown_sku(web, sku: str):
 
 
 def __getattr__(name: str):
-    # `faust -A streams.shop.inventory` looks up `app`; build it then, from the environment.
+    # `faust -A streams.shop.inventory:app` looks up `app`; build it then, from the environment.
     if name == "app":
         app = build()
         globals()["app"] = app

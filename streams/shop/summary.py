@@ -52,16 +52,16 @@ def summary_record(app_id: str, start_ms: int, end_ms: int, units: dict[str, int
 
 
 class SummaryJob:
-    def __init__(self, app, ctx, sales_table):
+    def __init__(self, app, ctx, sales_table, topic: str, interval_s: float | None = None):
         self.app = app
         self.ctx = ctx
         self.table = sales_table
-        self.topic = ctx.output(ctx.settings.summary_topic)
+        self.topic = ctx.output(topic)
+        self.interval_s = interval_s
 
     def install(self) -> None:
-        interval = self.ctx.settings.summary_interval_s
-        if interval:
-            self.app.timer(interval, on_leader=True, name="sales-summary")(self.run)
+        if self.interval_s:
+            self.app.timer(self.interval_s, on_leader=True, name="sales-summary")(self.run)
         else:
             self.app.crontab("0 * * * *", on_leader=True)(self.run)
 

@@ -13,14 +13,8 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas.serde import EventSerializer
-from streams.testing import (
-    Workload,
-    inventory_app,
-    publish,
-    read_topic,
-    topic_size,
-    wait_until,
-)
+from streams.shop.testing import Workload, inventory_app
+from streams.testing import publish, read_topic, topic_size, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -8,15 +8,8 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas.serde import EventSerializer
-from streams.testing import (
-    WorkerProcess,
-    Workload,
-    free_port,
-    inventory_app,
-    publish,
-    read_topic,
-    wait_until,
-)
+from streams.shop.testing import Workload, inventory_app
+from streams.testing import WorkerProcess, free_port, publish, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -6,15 +6,8 @@ from __future__ import annotations
 import pytest
 
 from schemas.serde import EventSerializer
-from streams.testing import (
-    WorkerProcess,
-    Workload,
-    free_port,
-    inventory_app,
-    publish,
-    topic_size,
-    wait_until,
-)
+from streams.shop.testing import Workload, inventory_app
+from streams.testing import WorkerProcess, free_port, publish, topic_size, wait_until
 
 pytestmark = pytest.mark.integration
 

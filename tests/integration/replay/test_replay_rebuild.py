@@ -1,7 +1,7 @@
-"""Rebuilding the inventory table: a second copy of the streams app, diffed against the live one.
+"""Rebuilding a declared app's table: a second copy of the app, diffed against the live one.
 
-Real broker and registry; both the "live" app and the rebuild's copy are the stream
-processor's inventory app (`faust -A streams.shop.inventory worker`), run as separate processes.
+Real broker and registry; both the "live" app and the rebuild's copy are the shop's declared
+`inventory` app (`faust -A streams.shop.inventory:app worker`), run as separate processes.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def live_inventory_app(settings, unique, tmp_path):
     log = tmp_path / "live-faust.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "faust", "-A", "streams.shop.inventory", "worker", "-l", "warn"],
+            [sys.executable, "-m", "faust", "-A", "streams.shop.inventory:app", "worker", "-l",
+             "warn"],
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
     try:
@@ -110,5 +111,11 @@ def test_rebuild_matches_the_live_table(settings, producer, live_inventory_app, 
     assert code == 0, f"{out}\n{err}\nlive app log:\n{log.read_text()[-3000:]}"
     assert "0 differences" in out
     assert "note:" not in out  # the live app caught up with the same source offsets
-    skus = int(out.split(" SKUs")[0].rsplit(" ", 1)[1])
-    assert skus >= 5
+    keys = int(out.split(" keys")[0].rsplit(" ", 1)[1])
+    assert keys >= 5
+
+
+def test_an_app_without_a_declared_table_cannot_be_rebuilt(capsys):
+    assert main(["rebuild", "fanout"]) == 1
+    err = capsys.readouterr().err
+    assert "declares no table and no output_topic" in err and "fanout = { app = " in err

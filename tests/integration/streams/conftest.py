@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from schemas.serde import EventSerializer
-from streams.testing import inventory_app as start_inventory
+from streams.shop.testing import inventory_app as start_inventory
 
 
 @pytest.fixture(scope="session")

@@ -12,15 +12,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas.ids import derived_event_id
 from schemas.serde import event_headers
-from streams.testing import (
-    WorkerProcess,
-    Workload,
-    create_topics,
-    free_port,
-    publish,
-    read_topic,
-    wait_until,
-)
+from streams.shop.testing import Workload
+from streams.testing import WorkerProcess, create_topics, free_port, publish, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas.ids import derived_event_id
 from streams.shop import sales
-from streams.testing import Workload, publish, read_topic, wait_until
+from streams.shop.testing import Workload
+from streams.testing import publish, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,8 @@ import pytest
 
 from schemas import registry
 from schemas.serde import EventSerializer
-from streams.testing import Workload, publish, wait_until
+from streams.shop.testing import Workload
+from streams.testing import publish, wait_until
 
 pytestmark = pytest.mark.integration
 
