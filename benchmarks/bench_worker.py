@@ -31,7 +31,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from consumers.metrics import worker_ready
 from consumers.options import WorkerOptions
 from consumers.runtime import Worker
-from consumers.testing import message_ids, notification, search_upsert, wait_until
+from consumers.shop.testing import notification, search_upsert
+from consumers.testing import message_ids, wait_until
 from deploy.bootstrap import apply_catalog
 from deploy.runtime import process
 from deploy.runtime.process import ProcessSpec

@@ -22,9 +22,13 @@ def add_commands(subparsers) -> None:
                         help="address for the metrics server (default 127.0.0.1)")
     worker.add_argument("--instance-id", default=None,
                         help="static membership id: a restart takes its partitions back at once")
-    worker.add_argument("--smtp-host", default=None)
+    worker.add_argument("--database", default=None,
+                        help="database URL of the inbox and follow-up events (default: "
+                             "DATABASE_URL, else the project's Django default database)")
+    worker.add_argument("--smtp-host", default=None,
+                        help="sets EMAIL_HOST for the project's Django e-mail settings")
     worker.add_argument("--smtp-port", type=int, default=None,
-                        help="default: the local stack's SMTP server")
+                        help="sets EMAIL_PORT (default: the local stack's SMTP server)")
     worker.set_defaults(func=cmd_worker)
 
     dlq = subparsers.add_parser("dlq", help="dead-letter topics of the workers")
@@ -73,25 +77,36 @@ def cmd_worker(args) -> int:
         changes["metrics_host"] = args.metrics_host
     if args.instance_id is not None:
         changes["instance_id"] = args.instance_id
-    if args.smtp_host is not None:
-        changes["smtp_host"] = args.smtp_host
-    changes["smtp_port"] = args.smtp_port or _stack_smtp_port(stack)
     options = WorkerOptions.from_mapping(changes)
+    _mail_environment(args, stack)
     topics = [t for t in args.topics.split(",") if t] if args.topics else None
     result = run_worker(args.name, stack.settings, group_id=args.group, topics=topics,
-                        options=options)
+                        options=options, database_url=args.database)
     print(f"worker {args.name} stopped: {result.counts}")
     return 0
 
 
-def _stack_smtp_port(stack) -> int:
-    from consumers.options import WorkerOptions
+def _mail_environment(args, stack) -> None:
+    """EMAIL_HOST/EMAIL_PORT for Django's e-mail settings, set before Django starts: the flags,
+    else what the environment says, else the local stack's SMTP server (if it has one)."""
+    import os
 
+    if args.smtp_host is not None:
+        os.environ["EMAIL_HOST"] = args.smtp_host
+    if args.smtp_port is not None:
+        os.environ["EMAIL_PORT"] = str(args.smtp_port)
+    elif "EMAIL_PORT" not in os.environ:
+        port = _stack_smtp_port(stack)
+        if port is not None:
+            os.environ["EMAIL_PORT"] = str(port)
+
+
+def _stack_smtp_port(stack) -> int | None:
     path = Path(stack.home) / "consumers" / "ports.json"
     try:
         return int(json.loads(path.read_text())["smtp"])
     except (OSError, ValueError, KeyError):
-        return WorkerOptions().smtp_port
+        return None
 
 
 def cmd_dlq_list(args) -> int:

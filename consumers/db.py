@@ -1,8 +1,9 @@
-"""The shop database as the workers see it: SQLite (default) or PostgreSQL (DATABASE_URL).
+"""The project's database as the workers see it: SQLite or PostgreSQL (a `schemas.dburl` URL).
 
 SQL is written once with `%s` placeholders; `Transaction.execute` adapts it for SQLite.
 SQLite runs in WAL mode with a busy timeout, because the web app and several workers write to
-the same file.
+the same file. A transactional handler's follow-up events (`Transaction.publish`) go into the
+project's outbox in the same transaction (`consumers.followups`).
 """
 
 from __future__ import annotations
@@ -11,20 +12,83 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Any
 
-from schemas.errors import ConfigError
+from schemas import dburl, outbox
+from schemas.errors import PipelineError
 
-BUSY_TIMEOUT_S = 30.0
+if TYPE_CHECKING:
+    from consumers.followups import FollowUps
+    from consumers.message import Event
+
+BUSY_TIMEOUT_S = float(dburl.SQLITE_BUSY_TIMEOUT_S)
+
+
+class NotHandling(PipelineError):
+    """`Transaction.publish` was called outside a handler's `handle`."""
 
 
 class Transaction:
     """A cursor inside an open transaction; savepoints isolate one record's effect."""
 
-    def __init__(self, conn, dialect: str):
+    def __init__(self, conn, dialect: str, database: Database | None = None):
         self._conn = conn
         self.dialect = dialect
+        self._database = database
         self._cursor = conn.cursor()
+        self._cause: tuple[Event, str] | None = None
+        self._followups: FollowUps | None = None
+
+    @property
+    def cursor(self):
+        """The DB-API cursor (paramstyle `paramstyle`), for code written at that level."""
+        return self._cursor
+
+    @property
+    def paramstyle(self) -> str:
+        return "qmark" if self.dialect == "sqlite" else "format"
+
+    def handling(self, event: Event | None, producer: str = "") -> None:
+        """From now on `publish` writes follow-ups caused by `event` (None: no event). Set by
+        the runtime before each `handle` call; cheap, since most handlers publish nothing."""
+        self._cause = (event, producer) if event is not None else None
+        self._followups = None
+
+    @property
+    def followups(self) -> FollowUps | None:
+        """The follow-ups published for the current event so far (None if none)."""
+        return self._followups
+
+    def publish(self, event_type: str, data: dict[str, Any], *,
+                aggregate_id: str | None = None) -> str:
+        """Add a follow-up event of the handled event to the outbox, in this transaction (it
+        commits with the inbox row, and the relay ships it); returns its event id.
+
+        The id is derived from the handled event's id, so a redelivery yields the same one;
+        `causation_id` is the handled event, `correlation_id` is carried over. Raises
+        SerializationError naming the field if `data` does not match the event's schema, and
+        OutboxMissing (naming the fix) if the database has no outbox table.
+        """
+        if self._cause is None:
+            raise NotHandling(
+                "tx.publish() publishes follow-ups of the event being handled; call it from "
+                "your handler's handle(event, tx)"
+            )
+        if self._followups is None:
+            from consumers.followups import FollowUps
+
+            self._followups = FollowUps(self, *self._cause)
+        return self._followups.publish(event_type, data, aggregate_id=aggregate_id).event_id
+
+    def require_outbox(self) -> None:
+        """OutboxMissing (naming the fix) unless the database has the outbox table."""
+        database = self._database
+        if database is not None and database.has_outbox:
+            return
+        if not outbox.exists(self._cursor, self.dialect):
+            raise outbox.missing(database.describe() if database else "the worker's database")
+        if database is not None:
+            database.has_outbox = True
 
     def execute(self, sql: str, params: tuple | list = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -61,8 +125,15 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
-        self.dialect, self._target = _parse(url)
+        target = dburl.target(url)
+        self.dialect, self._target = target.dialect, target.location
         self._conn = None
+        # Learnt on the first follow-up event (the table does not go away while we run).
+        self.has_outbox = False
+
+    def describe(self) -> str:
+        """The database without its password, for messages."""
+        return self._target if self.dialect == "sqlite" else dburl.redacted(self.url)
 
     def connect(self) -> None:
         if self._conn is not None:
@@ -85,7 +156,7 @@ class Database:
         self.connect()
         begin = "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"
         self._conn.execute(begin)
-        tx = Transaction(self._conn, self.dialect)
+        tx = Transaction(self._conn, self.dialect, self)
         try:
             yield tx
         except BaseException:
@@ -106,29 +177,5 @@ class Database:
             self._conn = None
 
     def django_database(self) -> dict:
-        """The same database as a Django DATABASES entry (for the shop cache)."""
-        if self.dialect == "sqlite":
-            return {"ENGINE": "django.db.backends.sqlite3", "NAME": self._target,
-                    "OPTIONS": {"timeout": BUSY_TIMEOUT_S}}
-        parts = urlparse(self.url)
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": parts.path.lstrip("/"),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-        }
-
-
-def _parse(url: str) -> tuple[str, str]:
-    if url.startswith("sqlite:///"):
-        # sqlite:///relative.db or sqlite:////absolute/path.db
-        return "sqlite", url[len("sqlite:///"):]
-    scheme = url.split(":", 1)[0]
-    if scheme in ("postgres", "postgresql"):
-        return "postgresql", "postgresql:" + url.split(":", 1)[1]
-    raise ConfigError(
-        f"DATABASE_URL {scheme}://... is not supported; use sqlite:///<path> or "
-        "postgresql://user:password@host:port/name"
-    )
+        """The same database as a Django DATABASES entry."""
+        return dburl.to_django(self.url)

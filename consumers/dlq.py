@@ -28,7 +28,7 @@ class DeadLetterError(PipelineError):
 
 
 def group_of(target: str) -> str:
-    """`notifications` -> `worker-notifications`; anything else is taken as a group id."""
+    """A declared worker `<name>` -> `worker-<name>`; anything else is taken as a group id."""
     return f"worker-{target}" if target in worker_names() else target
 
 

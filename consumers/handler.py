@@ -2,11 +2,17 @@
 
 A handler declares how its effect relates to the inbox (`consumers.inbox`):
 
-- `transactional = True`: `handle(event, tx)` writes to the shop database through `tx`; the
-  runtime records the event id in the same transaction, so the effect happens exactly once.
+- `transactional = True`: `handle(event, tx)` writes to the project's database through `tx`;
+  the runtime records the event id in the same transaction, so the effect happens exactly
+  once. `tx.publish(event_type, data)` adds a follow-up event to the project's outbox in that
+  transaction (`consumers.followups`).
 - `transactional = False`: the effect is outside the database (SMTP, a cache backend);
   the runtime skips events already recorded, calls `handle(event, None)`, and records the id
   right after it returns.
+
+A handler is a class or factory named by a dotted path under `[tool.event-pipeline.workers]`;
+its declared options arrive as keyword arguments. When the project declares `django_settings`,
+Django is set up with them before the handler is built, so it may use the project's models.
 
 Raising from `handle` sends the record to the next retry topic, or to the dead-letter topic
 after the last attempt. Raise `PermanentFailure` to skip the retries.

@@ -1,4 +1,9 @@
-"""Worker settings, in one place. Unknown keys are errors, never ignored."""
+"""Worker settings, in one place. Unknown keys are errors, never ignored.
+
+These are the runtime's own (batching, retries, metrics, membership). A handler's options are
+its own too: the declared `[tool.event-pipeline.workers.<name>] options = {...}` are passed to
+its class or factory as keyword arguments (`consumers.handlers.make_handler`).
+"""
 
 from __future__ import annotations
 
@@ -25,11 +30,6 @@ class WorkerOptions:
     metrics_host: str = "127.0.0.1"
     # Static group membership (`group.instance.id`): one distinct id per process.
     instance_id: str | None = None
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
-    smtp_timeout_s: float = 10.0
-    mail_from: str = "shop@event-pipeline.local"
-    message_id_domain: str = "event-pipeline.local"
 
     def __post_init__(self):
         if self.batch_size < 1:

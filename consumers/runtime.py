@@ -3,10 +3,12 @@
 Entry point::
 
     run_worker(name, settings, *, group_id=None, stop_at_offsets=None, topics=None,
-               handler=None, options=None, database_url=None, home=None) -> WorkerResult
+               handler=None, options=None, database_url=None, paths=None) -> WorkerResult
 
-- `name` picks a handler from `consumers.handlers.HANDLERS` (or pass `handler=`); the consumer
-  group is `worker-<name>` unless `group_id` is given.
+- `name` picks a worker declared under `[tool.event-pipeline.workers]` (or pass `handler=`);
+  the consumer group is `worker-<name>` unless `group_id` is given. Django is set up first
+  (the project's settings when declared, `consumers.django_setup`), and the inbox lives in the
+  project's database (`database_for`).
 - `stop_at_offsets` ({(topic, partition): end_offset} or a list of TopicPartition) makes the run
   bounded, e.g. to reprocess a range into a fresh group: records at or past `end_offset` are not
   handled, and `run_worker` returns once every listed partition has reached its end. A bounded
@@ -44,7 +46,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from consumers import routing
+from consumers import django_setup, routing
 from consumers.db import Database, Transaction
 from consumers.group_topics import ensure_topics
 from consumers.handler import Handler, PermanentFailure
@@ -52,8 +54,10 @@ from consumers.inbox import Inbox
 from consumers.message import Event, Message
 from consumers.metrics import WorkerMetrics
 from consumers.options import WorkerOptions
+from schemas import project as projects
 from schemas import registry
-from schemas.config import ConnectionSettings, LocalPaths, database_url, paths_from_env
+from schemas.config import ConnectionSettings, LocalPaths, paths_from_env
+from schemas.config import database_url as default_database_url
 from schemas.errors import DeserializationError, PipelineError, ServiceUnavailable
 from schemas.kafka_io import produce_blocking
 from schemas.serde import EventDeserializer
@@ -352,8 +356,9 @@ class Worker:
         )
         if claimed != len(fresh):
             raise _SomeAlreadyApplied()
-        handle = self.handler.handle
+        handle, group = self.handler.handle, self.group_id
         for event in fresh.values():
+            tx.handling(event, group)
             try:
                 handle(event, tx)
             except Exception as exc:
@@ -366,6 +371,7 @@ class Worker:
                 if not self.inbox.claim(tx, event.event_id, event.event_type,
                                         int(time.time() * 1000)):
                     return "duplicate"
+                tx.handling(event, self.group_id)
                 self.handler.handle(event, tx)
         except Exception as exc:
             # Any handler failure is routed (retry topic or dead letters), never swallowed.
@@ -564,9 +570,10 @@ def run_worker(
     from consumers.handlers import make_handler
 
     options = options or WorkerOptions()
+    # Django first: a handler module may import the project's models.
+    url = database_for(settings, database_url, paths)
     if handler is None:
         handler = make_handler(name)
-    url = database_url or _default_database_url(settings, paths)
     worker = Worker(
         handler,
         settings,
@@ -587,10 +594,19 @@ def run_worker(
         restore()
 
 
-def _default_database_url(settings: ConnectionSettings, paths: LocalPaths | None) -> str:
-    paths = paths or paths_from_env()
-    Path(paths.home).mkdir(parents=True, exist_ok=True)
-    return database_url(settings, paths)
+def database_for(settings: ConnectionSettings, database_url: str | None = None,
+                 paths: LocalPaths | None = None) -> str:
+    """Set Django up for a worker of the current project and return the worker's database
+    URL: `database_url`, else DATABASE_URL, else the project's Django default database, else
+    the SQLite file in the local stack's home (see `consumers.django_setup`)."""
+
+    def _local_file() -> str:
+        local = paths or paths_from_env()
+        Path(local.home).mkdir(parents=True, exist_ok=True)
+        return default_database_url(settings, local)
+
+    return django_setup.prepare(projects.current(), database_url or settings.database_url,
+                                _local_file)
 
 
 def _install_signal_handlers(stop_event: threading.Event) -> Callable[[], None]:

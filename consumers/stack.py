@@ -1,4 +1,8 @@
-"""The consumers' part of the local stack: the SMTP server and one process per worker.
+"""The consumers' part of the local stack: an SMTP server and one process per declared worker.
+
+The SMTP server (a Maildir on loopback) is a generic component: each worker process gets its
+address as EMAIL_HOST/EMAIL_PORT, the names Django's e-mail settings use, so a handler that
+sends mail through the project's Django settings reaches it.
 
 Ports (SMTP, each worker's metrics) are picked once per PIPELINE_HOME and kept in
 `<home>/consumers/ports.json`, so `status` and a restarted stack find the same ones.
@@ -13,6 +17,7 @@ from consumers import smtp_server
 from consumers.handlers import worker_names
 from consumers.metrics import worker_ready
 from deploy.runtime.process import ProcessSpec
+from schemas import project as projects
 
 SMTP_HOST = "127.0.0.1"
 PREFERRED_SMTP_PORT = 8025
@@ -95,16 +100,18 @@ class WorkerComponent:
     def process(self) -> ProcessSpec:
         settings = self.stack.settings
         env = {
+            **projects.current().env(),
             "PIPELINE_HOME": str(self.stack.home),
             "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
             "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+            "EMAIL_HOST": self.smtp.host,
+            "EMAIL_PORT": str(self.smtp.port),
         }
         if settings.database_url:
             env["DATABASE_URL"] = settings.database_url
         return ProcessSpec(
             argv=[sys.executable, "-m", "deploy.cli", "worker", self.worker,
-                  "--metrics-port", str(self.metrics_port), "--instance-id", f"{self.name}-1",
-                  "--smtp-host", self.smtp.host, "--smtp-port", str(self.smtp.port)],
+                  "--metrics-port", str(self.metrics_port), "--instance-id", f"{self.name}-1"],
             log=self.log,
             env=env,
         )

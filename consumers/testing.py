@@ -1,7 +1,12 @@
-"""Helpers for tests and benchmarks of workers: event factories, publishing, Maildir counting.
+"""Helpers for tests and benchmarks of workers: running a handler without a broker, event
+metadata, publishing, Maildir counting, a worker in a thread.
 
-Like `django.test`, shipped with the package so every test directory and the benchmarks can
-use it; nothing here runs on import.
+Like `django.test`, shipped with the package so every test directory, the benchmarks and a
+project's own tests can use it; nothing here runs on import.
+
+    run = run_handler(InvoiceMailer(), [{"event_type": "InvoiceIssued", "invoice_id": "i-1",
+                                         ...}])
+    assert run.failures == [] and run.published[0]["event_type"] == "InvoiceSent"
 """
 
 from __future__ import annotations
@@ -17,8 +22,14 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
+from consumers.handler_run import Failure, HandlerRun, create_sqlite_outbox, run_handler
 from schemas.kafka_io import produce_blocking
 from schemas.serde import EventSerializer, event_headers
+
+__all__ = [
+    "Failure", "HandlerRun", "WorkerThread", "create_sqlite_outbox", "message_ids", "metadata",
+    "produce_raw", "publish", "run_handler", "wait_until",
+]
 
 
 def metadata(aggregate_id: str, version: int = 1, **extra) -> dict:
@@ -32,30 +43,6 @@ def metadata(aggregate_id: str, version: int = 1, **extra) -> dict:
         "producer": "tests",
         **extra,
     }
-
-
-def notification(n: int, template: str = "welcome", **params) -> dict:
-    user_id = f"user-{n}"
-    event = metadata(user_id)
-    base = {"name": f"User {n}"}
-    if template == "order_confirmation":
-        base.update(order_id=f"order-{n}", total_cents="1999")
-    base.update(params)
-    event.update(user_id=user_id, recipient=f"user{n}@example.test", template=template,
-                 params=base)
-    return event
-
-
-def search_upsert(document_id: str, title: str, body: str = "", version: int = 1) -> dict:
-    event = metadata(document_id, version)
-    event.update(document_id=document_id, kind="product", title=title, body=body)
-    return event
-
-
-def cache_invalidated(keys: list[str]) -> dict:
-    event = metadata(keys[0] if keys else "none")
-    event.update(keys=keys)
-    return event
 
 
 def publish(settings, serializer: EventSerializer, topic: str, event_type: str,

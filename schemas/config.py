@@ -91,15 +91,11 @@ def external_services(environ: Mapping[str, str] | None = None) -> set[str]:
     return found
 
 
+# The local stack's database file when DATABASE_URL is not set.
+DEFAULT_SQLITE_FILE = "pipeline.sqlite3"
+
+
 def database_url(settings: ConnectionSettings, paths: LocalPaths) -> str:
-    """DATABASE_URL, or the shop's SQLite file in the local stack's home."""
-    return settings.database_url or "sqlite:///" + os.path.join(paths.home, "shop.sqlite3")
+    """DATABASE_URL, or the SQLite file in the local stack's home."""
+    return settings.database_url or "sqlite:///" + os.path.join(paths.home, DEFAULT_SQLITE_FILE)
 
-
-# The shop's Django cache, shared by the web app (which fills it) and the cache-refresher worker
-# (which invalidates it), so it must be a cross-process backend: a table in the shop's database.
-SHOP_CACHE = {
-    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-    "LOCATION": "shop_cache",
-    "KEY_PREFIX": "shop",
-}

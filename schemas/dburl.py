@@ -110,6 +110,11 @@ def from_django(entry: Mapping, alias: str = "default") -> str:
     )
 
 
+def redacted(url: str) -> str:
+    """`url` without its password, for messages."""
+    return _redacted(urlsplit(url))
+
+
 def _redacted(parts) -> str:
     netloc = parts.netloc
     if parts.password:

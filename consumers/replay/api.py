@@ -1,9 +1,9 @@
 """The notebook API: iterate decoded records of a range, or get a pandas DataFrame.
 
     from consumers.replay import records, dataframe
-    for r in records("shop.orders", start="2026-11-22T10:00Z", where=["total_cents>1000"]):
-        print(r.offset, r.value["order_id"])
-    df = dataframe("shop.users", limit=1000)        # needs the `notebook` extra (pandas)
+    for r in records("billing.invoices", start="2026-11-22T10:00Z", where=["amount_cents>1000"]):
+        print(r.offset, r.value["invoice_id"])
+    df = dataframe("billing.customers", limit=1000)        # needs the `notebook` extra (pandas)
 
 Settings default to the environment (`schemas.config.from_env`), read at call time.
 """

@@ -26,7 +26,7 @@ PII_ATTRIBUTE = "pii"
 @dataclass(frozen=True)
 class WriterSchema:
     schema_id: int
-    name: str  # short record name, the event type, e.g. "UserRegistered"
+    name: str  # short record name, the event type, e.g. "InvoiceIssued"
     full_name: str
     schema: dict  # the schema as the registry returned it (custom attributes included)
     parsed: dict  # fastavro's parsed form

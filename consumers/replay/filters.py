@@ -1,7 +1,7 @@
 """`--where` clauses: `FIELD OP VALUE`, all of them must hold (AND).
 
 OP is one of `=` (`==`), `!=`, `>`, `>=`, `<`, `<=`, `~` (contains). `=` and `!=` accept a
-comma-separated list (`event_type=OrderPlaced,OrderShipped`). FIELD is `event_type`, `key` or a
+comma-separated list (`event_type=InvoiceIssued,InvoicePaid`). FIELD is `event_type`, `key` or a
 payload field; dots reach into nested records, and a path through an array matches when any
 item matches (`lines.sku=SKU-1`). The value is compared as the record's value type (numbers as
 numbers, timestamps as ISO datetimes). A record without the field does not match.
@@ -76,7 +76,7 @@ def parse(clauses: list[str] | None) -> list[Clause]:
         if match is None:
             raise FilterError(
                 f"cannot read --where {text!r}; write FIELD OP VALUE with OP one of "
-                "= != > >= < <= ~, e.g. --where event_type=OrderPlaced --where total_cents>1000"
+                "= != > >= < <= ~, e.g. --where event_type=InvoiceIssued --where amount_cents>1000"
             )
         parsed.append(Clause(*match.groups()))
     return parsed

@@ -25,7 +25,7 @@ from consumers.replay.offsets import committed_offsets, describe_group
 from consumers.replay.ranges import parse_bound, resolve
 from consumers.replay.reader import make_consumer
 from schemas import catalog
-from schemas.config import ConnectionSettings, database_url, paths_from_env
+from schemas.config import ConnectionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +70,12 @@ def reprocess(
     db_url: str | None = None,
 ) -> ReprocessOutcome:
     from consumers.handlers import make_handler
-    from consumers.runtime import group_for, run_worker
+    from consumers.runtime import database_for, group_for, run_worker
 
     if not worker:
         raise ReplayError("--into-group needs --worker NAME (the worker that reprocesses)")
+    # The worker's database, as run_worker resolves it; Django is set up before the handler.
+    url = database_for(settings, db_url)
     handler = make_handler(worker)
     if topic not in handler.topics and topic in catalog.topics():
         raise ReplayError(
@@ -117,7 +119,6 @@ def reprocess(
     bounds.update({p.partition: (p.start, p.end) for p in chosen.partitions})
 
     _commit_start(admin, settings, group, topic, bounds)
-    url = db_url or database_url(settings, paths_from_env())
     seeded = 0 if handler.transactional else seed_inbox(url, live_group, group)
     started = time.monotonic()
     result = run_worker(

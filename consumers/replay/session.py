@@ -1,6 +1,6 @@
 """A replay: resolve a range, read it, decode, filter, mask; yields `Record`s in batches.
 
-    with Replay(settings, "shop.orders", start="2026-11-22T10:00Z") as replay:
+    with Replay(settings, "billing.invoices", start="2026-11-22T10:00Z") as replay:
         for record in replay:
             ...
 

@@ -1,16 +1,18 @@
-"""CacheInvalidated -> delete the keys from the shop's Django cache (schemas.config.SHOP_CACHE).
+"""CacheInvalidated -> delete the keys from the shop's Django cache (its `CACHES`).
 
-Deleting is idempotent, so the inbox only saves work on redelivery. The cache table is created
-if the web app has not created it yet.
+The worker runs with the shop's Django settings, so `caches[alias]` is the very cache the web
+app fills (a database table shared by both processes). Deleting is idempotent, so the inbox
+only saves work on redelivery. A database cache's table is created if the web app has not
+created it yet.
+
+Options: `cache_alias` (default "default").
 """
 
 from __future__ import annotations
 
 import logging
 
-from consumers import django_setup
 from consumers.message import Event
-from schemas.config import SHOP_CACHE
 
 logger = logging.getLogger(__name__)
 
@@ -20,18 +22,18 @@ class CacheRefresher:
     topics = ("shop.cache",)
     transactional = False
 
-    def __init__(self):
+    def __init__(self, *, cache_alias: str = "default"):
+        self.cache_alias = cache_alias
         self._cache = None
 
     def open(self, context) -> None:
-        django_setup.configure(context.database)
-        from django.core.cache.backends.db import DatabaseCache
+        from django.conf import settings
+        from django.core.cache import caches
 
-        # Built from SHOP_CACHE itself, so it matches the web app's cache whatever else the
-        # process has configured as its default cache.
-        params = {k: v for k, v in SHOP_CACHE.items() if k not in ("BACKEND", "LOCATION")}
-        self._cache = DatabaseCache(SHOP_CACHE["LOCATION"], params)
-        create_cache_table(SHOP_CACHE["LOCATION"])
+        self._cache = caches[self.cache_alias]
+        entry = settings.CACHES[self.cache_alias]
+        if entry["BACKEND"].endswith("db.DatabaseCache"):
+            create_cache_table(entry["LOCATION"])
 
     def handle(self, event: Event, tx=None) -> None:
         if event.event_type != "CacheInvalidated":

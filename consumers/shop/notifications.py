@@ -1,16 +1,20 @@
 """NotificationRequested -> an e-mail over SMTP, with a Message-ID derived from the event id.
 
-Not transactional: the runtime records the event id in the inbox right after the SMTP server
-accepts the mail (see README "Delivery guarantee of notification e-mails").
+Sent through the project's Django e-mail settings (EMAIL_HOST, EMAIL_PORT, EMAIL_BACKEND); the
+local stack points them at its SMTP server. Not transactional: the runtime records the event
+id in the inbox right after the SMTP server accepts the mail (see README "Delivery guarantee of
+notification e-mails").
+
+Options (`[tool.event-pipeline.workers.notifications] options = {...}`): `mail_from`,
+`message_id_domain`, `timeout_s`.
 """
 
 from __future__ import annotations
 
 import logging
 
-from consumers import django_setup
-from consumers.shop import mail
 from consumers.message import Event
+from consumers.shop import mail
 
 logger = logging.getLogger(__name__)
 
@@ -20,13 +24,15 @@ class NotificationSender:
     topics = ("shop.notifications",)
     transactional = False
 
-    def __init__(self):
-        self._options = None
+    def __init__(self, *, mail_from: str = "shop@event-pipeline.local",
+                 message_id_domain: str = "event-pipeline.local", timeout_s: float = 10.0):
+        self.mail_from = mail_from
+        self.message_id_domain = message_id_domain
+        self.timeout_s = float(timeout_s)
         self._connection = None
 
     def open(self, context) -> None:
-        django_setup.configure(context.database)
-        self._options = context.options
+        """Nothing to prepare: the SMTP connection opens with the first mail."""
 
     def handle(self, event: Event, tx=None) -> None:
         if event.event_type != "NotificationRequested":
@@ -39,10 +45,10 @@ class NotificationSender:
         message = EmailMessage(
             subject=subject,
             body=body,
-            from_email=self._options.mail_from,
+            from_email=self.mail_from,
             to=[data["recipient"]],
             headers={
-                "Message-ID": mail.message_id(event.event_id, self._options.message_id_domain),
+                "Message-ID": mail.message_id(event.event_id, self.message_id_domain),
                 "X-Event-Id": event.event_id,
                 "X-Correlation-Id": str(data["correlation_id"]),
                 "X-Notification-Template": data["template"],
@@ -57,26 +63,19 @@ class NotificationSender:
             raise
         if sent != 1:
             self._drop_connection()
+            from django.conf import settings
+
             raise ConnectionError(
-                f"SMTP server {self._options.smtp_host}:{self._options.smtp_port} did not "
-                "accept the message"
+                f"SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT} did not accept the "
+                "message"
             )
 
     def _smtp(self):
         if self._connection is None:
             from django.core.mail import get_connection
 
-            self._connection = get_connection(
-                "django.core.mail.backends.smtp.EmailBackend",
-                host=self._options.smtp_host,
-                port=self._options.smtp_port,
-                username="",
-                password="",
-                use_tls=False,
-                use_ssl=False,
-                timeout=self._options.smtp_timeout_s,
-                fail_silently=False,
-            )
+            # Host, port and credentials from the Django settings, read now (not at import).
+            self._connection = get_connection(timeout=self.timeout_s, fail_silently=False)
             self._connection.open()
         return self._connection
 

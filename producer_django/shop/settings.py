@@ -2,8 +2,8 @@
 
 Connections come from `schemas.config` (KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL,
 DATABASE_URL, PIPELINE_HOME), the one place that reads the pipeline's environment. Only the
-Django-specific variables below (DJANGO_SECRET_KEY, DJANGO_DEBUG, SHOP_PIPELINE_JSON) are read
-here.
+Django-specific variables below (DJANGO_SECRET_KEY, DJANGO_DEBUG, SHOP_PIPELINE_JSON, and
+EMAIL_HOST/EMAIL_PORT, which the local stack sets to its SMTP server) are read here.
 """
 
 import json
@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from producer_django.dburl import database_config
-from schemas.config import SHOP_CACHE, database_url, from_env, paths_from_env
+from schemas.config import database_url, from_env, paths_from_env
 
 _connections = from_env()
 _paths = paths_from_env()
@@ -83,7 +83,15 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_config(database_url(_connections, _paths))}
-CACHES = {"default": dict(SHOP_CACHE)}
+# Shared by the web app (which fills it) and the cache-refresher worker (which invalidates it),
+# so it must be a cross-process backend: a table in the shop's database.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "shop_cache",
+        "KEY_PREFIX": "shop",
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PIPELINE = {
@@ -102,6 +110,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
+
+# The notifications worker sends through these; the local stack's SMTP server by default.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST") or "127.0.0.1"
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT") or 8025)
 
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -13,7 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
-from consumers.testing import message_ids, notification, publish, wait_until
+from consumers.shop.testing import notification
+from consumers.testing import message_ids, publish, wait_until
 from deploy.runtime import process
 from deploy.runtime.process import ProcessSpec
 from schemas.serde import EventSerializer

@@ -14,7 +14,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from consumers import dlq, routing
 from consumers.db import Database
 from consumers.options import WorkerOptions
-from consumers.testing import WorkerThread, publish, search_upsert, wait_until
+from consumers.shop.testing import search_upsert
+from consumers.testing import WorkerThread, publish, wait_until
 from deploy.cli import main as pipeline
 from schemas.serde import EventSerializer
 
@@ -84,7 +85,7 @@ def test_flaky_handler_loses_nothing_and_never_blocks(
 ):
     topic = make_topic("flaky")
     group = f"flaky-{unique}"
-    url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
     events = [search_upsert(f"doc-{i}", f"Doc {i}") for i in range(EVENTS)]
     publish(settings, EventSerializer(registry_client), topic, "SearchDocumentUpserted", events)
     all_ids = {e["event_id"] for e in events}

@@ -14,7 +14,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from consumers.db import Database
 from consumers.inbox import Inbox
-from consumers.testing import notification, publish, wait_until
+from consumers.shop.testing import notification
+from consumers.testing import publish, wait_until
 from deploy.runtime import process
 from deploy.runtime.process import ProcessSpec
 from schemas.serde import EventSerializer
@@ -80,7 +81,7 @@ def test_sigterm_mid_batch_commits_and_nothing_is_redelivered(
         wait_until(lambda: not process.alive(worker), 30, what="the worker to exit on SIGTERM")
         sent = _mails(maildir)
         assert sent < EVENTS, "the worker finished before SIGTERM; nothing was tested"
-        inbox = Inbox(Database(f"sqlite:///{home / 'shop.sqlite3'}"), group)
+        inbox = Inbox(Database(f"sqlite:///{home / 'pipeline.sqlite3'}"), group)
         assert inbox.count() == sent
         assert _committed(settings, group, topic) == sent
         first = _final_counts(tmp_path / "first.log")

@@ -9,7 +9,8 @@ import pytest
 from consumers.db import Database
 from consumers.inbox import Inbox
 from consumers.options import WorkerOptions
-from consumers.testing import WorkerThread, publish, search_upsert, wait_until
+from consumers.shop.testing import search_upsert
+from consumers.testing import WorkerThread, publish, wait_until
 from deploy.cli import main as pipeline
 from schemas.serde import EventSerializer
 
@@ -24,7 +25,7 @@ def test_a_second_worker_takes_partitions_without_redelivery(
     settings, registry_client, make_topic, unique, tmp_path
 ):
     topic = make_topic("search-scale", partitions=6)
-    url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
     group = f"search-scale-{unique}"
     serializer = EventSerializer(registry_client)
     docs = [search_upsert(f"doc-{i}", f"Chair {i}") for i in range(3000)]

@@ -13,7 +13,8 @@ from consumers.db import Database
 from consumers.inbox import Inbox
 from consumers.options import WorkerOptions
 from consumers.shop.search import search
-from consumers.testing import WorkerThread, search_upsert, wait_until
+from consumers.shop.testing import search_upsert
+from consumers.testing import WorkerThread, wait_until
 from schemas.serde import EventSerializer, event_headers
 
 
@@ -35,7 +36,7 @@ def test_poison_records_go_straight_to_the_dead_letters_with_origin(
     settings, registry_client, make_topic, unique, tmp_path
 ):
     topic = make_topic("poison", partitions=1)
-    url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
     serializer = EventSerializer(registry_client)
     good = [search_upsert(f"doc-{i}", f"Teapot {i}") for i in range(990)]
     unknown_id = struct.pack(">bI", 0, 987654321) + b"\x02ab"

@@ -8,7 +8,8 @@ from consumers.db import Database
 from consumers.inbox import Inbox
 from consumers.options import WorkerOptions
 from consumers.shop.search import search
-from consumers.testing import WorkerThread, publish, search_upsert, wait_until
+from consumers.shop.testing import search_upsert
+from consumers.testing import WorkerThread, publish, wait_until
 from schemas.serde import EventSerializer
 
 

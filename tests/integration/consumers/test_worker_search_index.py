@@ -8,14 +8,15 @@ from consumers.db import Database
 from consumers.inbox import Inbox
 from consumers.options import WorkerOptions
 from consumers.shop.search import search
-from consumers.testing import WorkerThread, publish, search_upsert, wait_until
+from consumers.shop.testing import search_upsert
+from consumers.testing import WorkerThread, publish, wait_until
 from schemas.serde import EventSerializer
 
 
 def test_upserts_and_deletes_reach_the_full_text_index(settings, registry_client, make_topic,
                                                       unique, tmp_path):
     topic = make_topic("search")
-    url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
     serializer = EventSerializer(registry_client)
     docs = [search_upsert(f"product:sku-{i}", f"Blue kettle {i}", "stainless steel")
             for i in range(200)]

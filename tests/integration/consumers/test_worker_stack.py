@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import mailbox
+import os
 import subprocess
 import sys
 import uuid
@@ -13,30 +14,23 @@ import pytest
 
 from consumers.db import Database
 from consumers.shop.search import search
-from consumers.testing import (
-    cache_invalidated,
-    message_ids,
-    notification,
-    publish,
-    search_upsert,
-    wait_until,
-)
+from consumers.shop.testing import cache_invalidated, notification, search_upsert
+from consumers.testing import message_ids, publish, wait_until
 from schemas.config import LocalPaths, database_url
 from schemas.serde import EventSerializer
 
+# The shop's Django cache as the web app sees it: the shop's settings on the stack's database.
 _CACHE_SCRIPT = """
 import sys
-from consumers.db import Database
-from consumers import django_setup
-from schemas.config import SHOP_CACHE
-django_setup.configure(Database(sys.argv[1]))
-from django.core.cache.backends.db import DatabaseCache
+import django
+django.setup()
+from django.conf import settings
+from django.core.cache import cache
 from consumers.shop.cache import create_cache_table
-create_cache_table(SHOP_CACHE["LOCATION"])
-cache = DatabaseCache(SHOP_CACHE["LOCATION"], {"KEY_PREFIX": SHOP_CACHE["KEY_PREFIX"]})
-if sys.argv[2] == "set":
-    cache.set(sys.argv[3], {"cached": True}, 3600)
-print("present" if cache.get(sys.argv[3]) is not None else "absent")
+create_cache_table(settings.CACHES["default"]["LOCATION"])
+if sys.argv[1] == "set":
+    cache.set(sys.argv[2], {"cached": True}, 3600)
+print("present" if cache.get(sys.argv[2]) is not None else "absent")
 """
 
 
@@ -57,7 +51,9 @@ def _shop_db(stack) -> str:
 
 
 def _cache(stack, action: str, key: str) -> str:
-    out = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT, _shop_db(stack), action, key],
+    env = {**os.environ, "DATABASE_URL": _shop_db(stack),
+           "DJANGO_SETTINGS_MODULE": "producer_django.shop.settings"}
+    out = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT, action, key], env=env,
                          capture_output=True, text=True, timeout=60, check=True)
     return out.stdout.strip()
 

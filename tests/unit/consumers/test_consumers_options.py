@@ -31,10 +31,16 @@ def test_parse_delays():
         parse_delays("1s,10s")
 
 
-def test_database_urls():
-    assert Database("sqlite:////abs/shop.db").django_database()["NAME"] == "/abs/shop.db"
-    assert Database("sqlite:///rel.db").django_database()["NAME"] == "rel.db"
-    pg = Database("postgresql://u:p%40ss@db:5433/shop").django_database()
-    assert (pg["HOST"], pg["PORT"], pg["NAME"], pg["PASSWORD"]) == ("db", "5433", "shop", "p@ss")
+def test_mail_settings_are_no_worker_options():
+    # A handler brings its own options (the shop's notifications take mail_from etc.).
+    with pytest.raises(ConfigError, match="unknown worker options"):
+        WorkerOptions.from_mapping({"smtp_port": 8025})
+
+
+def test_the_database_speaks_the_one_url_parser():
+    assert Database("sqlite:////abs/app.db").django_database()["NAME"] == "/abs/app.db"
+    assert Database("sqlite:///rel.db").dialect == "sqlite"
+    pg = Database("postgresql://u:p%40ss@db:5433/app")
+    assert pg.dialect == "postgresql" and "p%40ss" not in pg.describe()
     with pytest.raises(ConfigError, match="mysql://"):
         Database("mysql://x/y")

@@ -60,7 +60,7 @@ def _doc(n, version=1, **extra):
 def _worker(tmp_path, handler=None, delays=(1.0,)):
     handler = handler or SearchIndexer()
     worker = Worker(handler, ConnectionSettings(), group_id="g",
-                    database_url=f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+                    database_url=f"sqlite:///{tmp_path / 'worker.sqlite3'}",
                     options=WorkerOptions(retry_delays_s=delays), topics=["shop.search"])
     worker._consumer, worker._producer = FakeConsumer(), FakeProducer()
     worker._deserializer = FakeDeserializer()
