@@ -42,7 +42,7 @@ def add_commands(subparsers) -> None:
         action="append",
         metavar="CLAUSE",
         help="FIELD OP VALUE, OP in = != > >= < <= ~ (repeatable, all must hold), "
-        "e.g. event_type=OrderPlaced, total_cents>=1000, lines.sku=SKU-1",
+        "e.g. event_type=InvoiceIssued, amount_cents>=1000, lines.sku=A-1",
     )
     replay.add_argument("--limit", type=int, metavar="N", help="stop after N matching records")
     replay.add_argument(
@@ -89,7 +89,7 @@ def add_commands(subparsers) -> None:
         "--worker-option",
         action="append",
         metavar="KEY=VALUE",
-        help="with --into-group: a worker option, e.g. smtp_port=8025",
+        help="with --into-group: a worker option, e.g. batch_size=100",
     )
     replay.set_defaults(func=cmd_replay)
 
@@ -247,7 +247,7 @@ def _reprocess(args, settings) -> int:
     for item in args.worker_option or ():
         key, sep, value = item.partition("=")
         if not sep:
-            raise ReplayError(f"--worker-option {item!r}: write KEY=VALUE, e.g. smtp_port=8025")
+            raise ReplayError(f"--worker-option {item!r}: write KEY=VALUE, e.g. batch_size=100")
         values[key.strip()] = _option_value(value.strip())
     outcome = reprocess(
         settings,

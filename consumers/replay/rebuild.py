@@ -199,7 +199,6 @@ def diff_by_key(live: Mapping, rebuilt: Mapping) -> list[Difference]:
 
 
 # The name tests/unit/replay still import; drop it once they use diff_by_key.
-diff_levels = diff_by_key
 
 
 def read_table(settings: ConnectionSettings, topic: str) -> dict[str, dict]:

@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from producer_django.stack import manage_argv, django_env
+from producer_django.stack import django_env, manage_argv
 from producer_django.testing import read_topic
 
 HERE = Path(__file__).parent

@@ -62,13 +62,20 @@ def test_reprocessing_into_a_fresh_group_sends_no_mail_twice(
     topic = make_topic("replay-notify", partitions=3)
     url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
     port = _free_port()
-    options = WorkerOptions(smtp_port=port, retry_delays_s=())
+    options = WorkerOptions(retry_delays_s=())
     live = f"live-{unique}"
     first = [_notification(i) for i in range(12)]
     producer.send_all(topic, [("NotificationRequested", e, i % 3, None)
                               for i, e in enumerate(first)])
 
-    with MaildirServer(tmp_path / "maildir", port=port):
+    from consumers import django_setup
+    from schemas import project
+
+    # The handler sends through the project's Django e-mail settings, read when it connects.
+    django_setup.use_project_settings(project.current())
+    from django.test import override_settings
+
+    with MaildirServer(tmp_path / "maildir", port=port), override_settings(EMAIL_PORT=port):
         # The original run: the live group handles the 12 events, 12 mails.
         original = run_worker("notifications", settings, group_id=live, topics=[topic],
                               stop_at_offsets={(topic, p): 4 for p in range(3)},
@@ -96,7 +103,7 @@ def test_reprocessing_into_a_fresh_group_sends_no_mail_twice(
         monkeypatch.setenv("DATABASE_URL", url)
         code = main(["replay", topic, "--into-group", f"fresh2-{unique}", "--worker",
                      "notifications", "--live-group", live, "--worker-option",
-                     f"smtp_port={port}"])
+                     "batch_size=100"])
         out, err = capsys.readouterr()
         assert code == 0, err
         assert "reprocessed 15 offsets" in out and f"group {live} untouched" in out

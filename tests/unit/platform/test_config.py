@@ -28,7 +28,7 @@ def test_kafka_conf_does_not_mutate_settings():
 
 def test_database_url_defaults_to_sqlite_in_home():
     paths = paths_from_env({"PIPELINE_HOME": "/srv/pipeline"})
-    assert database_url(ConnectionSettings(), paths) == "sqlite:////srv/pipeline/shop.sqlite3"
+    assert database_url(ConnectionSettings(), paths) == "sqlite:////srv/pipeline/pipeline.sqlite3"
     assert (
         database_url(ConnectionSettings(database_url="postgres://x/y"), paths) == "postgres://x/y"
     )

@@ -60,6 +60,8 @@ def test_a_missing_module_names_the_extra_and_the_pip_command(monkeypatch):
 
 def test_a_missing_submodule_names_its_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
+    # An earlier test may have imported it already.
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
 
     expected = r"needs pyarrow: pip install 'event-pipeline\[replay\]'"
     with pytest.raises(MissingExtra, match=expected):

@@ -14,7 +14,7 @@ from fastavro import reader as avro_reader
 from consumers.replay.avro_export import export_schema
 from consumers.replay.decoding import build_writer_schema, pii_paths
 from consumers.replay.masking import MASK, mask
-from consumers.replay.rebuild import Difference, diff_levels
+from consumers.replay.rebuild import Difference, diff_by_key
 from consumers.replay.session import Record
 from consumers.replay.writers import iso_ms, open_writer
 from schemas import catalog
@@ -100,7 +100,7 @@ def test_parquet_export(tmp_path):
 
 
 def test_inventory_diff():
-    assert diff_levels({"a": 1, "b": 2}, {"a": 1, "b": 2}) == []
-    assert diff_levels({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 0}) == [
+    assert diff_by_key({"a": 1, "b": 2}, {"a": 1, "b": 2}) == []
+    assert diff_by_key({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 0}) == [
         Difference("b", 2, 3), Difference("c", None, 0)
     ]
