@@ -224,7 +224,7 @@ def _pick_ports() -> Ports:
 # The product's areas; each may provide `<area>/stack.py` with `components(stack)` and
 # `status(stack)`, which start what the project declares (its relay and web app, workers,
 # stream apps).
-AREAS = ("producer_django", "streams", "consumers", "consumers.replay")
+AREAS = ("producer_django", "producer_django.tasks", "streams", "consumers", "consumers.replay")
 
 
 def _areas():

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "producer_django.events",
+    "producer_django.tasks",
     "producer_django.shop",
     "producer_django.accounts",
     "producer_django.catalog",

@@ -1,0 +1,1 @@
+"""Background tasks on Kafka for Django developers coming from Celery (see the README)."""
