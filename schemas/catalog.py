@@ -18,15 +18,33 @@ from pathlib import Path
 from schemas import project as projects
 from schemas.errors import ConfigError, PipelineError
 
-METADATA_FIELDS = (
-    "event_id",
-    "occurred_at",
-    "aggregate_id",
-    "aggregate_version",
-    "correlation_id",
-    "causation_id",
-    "producer",
+# The metadata every event record carries, as Avro declares it: the one definition that
+# scaffolding, tests and examples build schemas from.
+METADATA_AVRO_FIELDS = (
+    {"name": "event_id", "type": "string",
+     "doc": "UUID of this event; derived events use a deterministic id."},
+    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"},
+     "doc": "When the domain change happened (UTC)."},
+    {"name": "aggregate_id", "type": "string",
+     "doc": "Id of the aggregate the event belongs to; also the Kafka key."},
+    {"name": "aggregate_version", "type": "long",
+     "doc": "Per-aggregate sequence number, strictly increasing."},
+    {"name": "correlation_id", "type": "string",
+     "doc": "Id shared by every event of one business flow."},
+    {"name": "causation_id", "type": ["null", "string"], "default": None,
+     "doc": "event_id of the event that caused this one, if any."},
+    {"name": "producer", "type": "string",
+     "doc": "Name of the service that produced the event."},
 )
+METADATA_FIELDS = tuple(f["name"] for f in METADATA_AVRO_FIELDS)
+
+
+def event_schema(name: str, namespace: str, fields: Iterable[dict]) -> dict:
+    """An event's Avro record: the metadata fields, then its own `fields`."""
+    return {
+        "type": "record", "name": name, "namespace": namespace,
+        "fields": [*(dict(f) for f in METADATA_AVRO_FIELDS), *fields],
+    }
 
 # Kafka headers that repeat metadata so routers never decode to route.
 HEADER_EVENT_TYPE = "event_type"

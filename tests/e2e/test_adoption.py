@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from schemas.catalog import event_schema
+
 REPO = Path(__file__).resolve().parents[2]
 INVOICES = 3
 STEP_TIMEOUT_S = 600
@@ -135,24 +137,12 @@ def __getattr__(name):
     raise AttributeError(name)
 '''
 
-AVSC = {
-    "type": "record",
-    "name": "InvoiceIssued",
-    "namespace": "billing.events",
-    "fields": [
-        {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}},
-        {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
-        {"name": "aggregate_id", "type": "string"},
-        {"name": "aggregate_version", "type": "long"},
-        {"name": "correlation_id", "type": "string"},
-        {"name": "causation_id", "type": ["null", "string"], "default": None},
-        {"name": "producer", "type": "string"},
-        {"name": "invoice_id", "type": "string"},
-        {"name": "customer_id", "type": "string"},
-        {"name": "customer_email", "type": "string", "pii": True},
-        {"name": "amount_cents", "type": "long"},
-    ],
-}
+AVSC = event_schema("InvoiceIssued", "billing.events", [
+    {"name": "invoice_id", "type": "string"},
+    {"name": "customer_id", "type": "string"},
+    {"name": "customer_email", "type": "string", "pii": True},
+    {"name": "amount_cents", "type": "long"},
+])
 
 PYPROJECT = '''
 [project]

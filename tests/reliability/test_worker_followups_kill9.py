@@ -23,20 +23,12 @@ from consumers.testing import metadata, publish, wait_until
 from deploy.runtime import process
 from deploy.runtime.process import ProcessSpec
 from schemas import project as projects
+from schemas.catalog import event_schema
 from schemas.ids import derived_event_id
 from schemas.serde import EventSerializer
 
 EVENTS = 2000
 KILLS = 5
-_METADATA_FIELDS = [
-    {"name": "event_id", "type": "string"},
-    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
-    {"name": "aggregate_id", "type": "string"},
-    {"name": "aggregate_version", "type": "long"},
-    {"name": "correlation_id", "type": "string"},
-    {"name": "causation_id", "type": ["null", "string"], "default": None},
-    {"name": "producer", "type": "string"},
-]
 
 
 def _write_project(root: Path, source_topic: str, followup_topic: str, database: Path) -> Path:
@@ -44,8 +36,7 @@ def _write_project(root: Path, source_topic: str, followup_topic: str, database:
     avro = root / "avro"
     avro.mkdir(parents=True)
     for name in ("TaskQueued", "TaskDone"):
-        schema = {"type": "record", "name": name, "namespace": "followups.events",
-                  "fields": [*_METADATA_FIELDS, {"name": "task_id", "type": "string"}]}
+        schema = event_schema(name, "followups.events", [{"name": "task_id", "type": "string"}])
         (avro / f"{name}.avsc").write_text(json.dumps(schema, indent=2))
     (root / "topics.toml").write_text(
         "[defaults]\npartitions = 3\nreplication_factor = 1\n\n"

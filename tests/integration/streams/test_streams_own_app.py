@@ -17,6 +17,7 @@ import pytest
 
 from deploy.bootstrap import apply_catalog
 from schemas import catalog, project
+from schemas.catalog import event_schema
 from schemas.serde import EventSerializer
 from streams import cli
 from streams.testing import WorkerProcess, free_port, publish, wait_until
@@ -24,21 +25,10 @@ from streams.testing import WorkerProcess, free_port, publish, wait_until
 pytestmark = pytest.mark.integration
 
 APP_MODULE = Path(__file__).with_name("page_views_app.py")
-METADATA = [
-    {"name": "event_id", "type": "string"},
-    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
-    {"name": "aggregate_id", "type": "string"},
-    {"name": "aggregate_version", "type": "long"},
-    {"name": "correlation_id", "type": "string"},
-    {"name": "causation_id", "type": ["null", "string"], "default": None},
-    {"name": "producer", "type": "string"},
-]
-PAGE_VIEWED = {
-    "type": "record", "name": "PageViewed", "namespace": "site.events",
-    "fields": [
-        *METADATA, {"name": "page", "type": "string"}, {"name": "visitor", "type": "string"},
-    ],
-}
+PAGE_VIEWED = event_schema(
+    "PageViewed", "site.events",
+    [{"name": "page", "type": "string"}, {"name": "visitor", "type": "string"}],
+)
 TOPICS = """
 [defaults]
 partitions = 3

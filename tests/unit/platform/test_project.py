@@ -9,27 +9,13 @@ from pathlib import Path
 import pytest
 
 from schemas import catalog, project
-from schemas.catalog import METADATA_FIELDS
+from schemas.catalog import event_schema
 from schemas.errors import ConfigError, PipelineError
-
-AVRO_TYPES = {
-    "event_id": "string",
-    "occurred_at": {"type": "long", "logicalType": "timestamp-millis"},
-    "aggregate_id": "string",
-    "aggregate_version": "long",
-    "correlation_id": "string",
-    "causation_id": ["null", "string"],
-    "producer": "string",
-}
 
 
 def _avsc(folder: Path, name: str, *fields: str, namespace: str = "billing.events") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    schema = {
-        "type": "record", "name": name, "namespace": namespace,
-        "fields": [{"name": f, "type": AVRO_TYPES[f]} for f in METADATA_FIELDS]
-        + [{"name": f, "type": "string"} for f in fields],
-    }
+    schema = event_schema(name, namespace, [{"name": f, "type": "string"} for f in fields])
     path = folder / f"{name}.avsc"
     path.write_text(json.dumps(schema))
     return path
