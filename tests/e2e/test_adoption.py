@@ -191,6 +191,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _make_project(root: Path) -> None:
+    root.mkdir(parents=True)
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "billing_site", str(root)], check=True
     )
