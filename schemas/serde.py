@@ -241,7 +241,10 @@ def _short_field(path: str | None) -> str | None:
     # fastavro names fields by full path, e.g. "shop.events.UserRegistered.email".
     if not path:
         return path
+    # Strip the namespace, then the (possibly nested) record's name: "quantity" of
+    # "shop.events.OrderLine.quantity".
     for full_name in catalog.current().full_names():
-        if path.startswith(full_name + "."):
-            return path[len(full_name) + 1 :]
+        namespace = full_name.rpartition(".")[0]
+        if namespace and path.startswith(namespace + "."):
+            return path[len(namespace) + 1 :].split(".", 1)[-1]
     return path

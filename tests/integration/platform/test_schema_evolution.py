@@ -1,5 +1,6 @@
 """Schema changes against the real registry under BACKWARD_TRANSITIVE."""
 
+import dataclasses
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from schemas.errors import CompatibilityError
 @pytest.fixture
 def product_type(registry_client, unique):
     """ProductCreated under a subject of its own, registered once."""
-    spec = catalog.EventType("ProductCreated", f"evolution.{unique}", "sku")
+    spec = dataclasses.replace(catalog.event_type("ProductCreated"), topic=f"evolution.{unique}")
     registry.register_all(registry_client, [spec])
     return spec
 
