@@ -24,21 +24,23 @@ def add_commands(subparsers) -> None:
                         help="static membership id: a restart takes its partitions back at once")
     worker.add_argument("--database", default=None,
                         help="database URL of the inbox and follow-up events (default: "
-                             "DATABASE_URL, else the project's Django default database)")
+                             "--database-url, else DATABASE_URL, else the project's Django "
+                             "default database)")
     worker.add_argument("--smtp-host", default=None,
                         help="sets EMAIL_HOST for the project's Django e-mail settings")
     worker.add_argument("--smtp-port", type=int, default=None,
                         help="sets EMAIL_PORT (default: the local stack's SMTP server)")
     worker.set_defaults(func=cmd_worker)
 
-    dlq = subparsers.add_parser("dlq", help="dead-letter topics of the workers")
+    dlq = subparsers.add_parser("dlq", help="dead-letter topics of the workers and stream apps")
     dsub = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ls = dsub.add_parser("list", help="dead letters per worker: total, redriven, pending")
-    ls.add_argument("target", nargs="*", help="worker names or group ids (default: all workers)")
+    ls = dsub.add_parser("list", help="dead letters per group: total, redriven, pending")
+    ls.add_argument("target", nargs="*", help="worker or stream app names, or group ids "
+                    "(default: every declared worker and stream app)")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_dlq_list)
     show = dsub.add_parser("show", help="print dead letters with origin, error and the event")
-    show.add_argument("target", help="worker name or group id")
+    show.add_argument("target", help="worker or stream app name, or group id")
     show.add_argument("--limit", type=int, default=20)
     show.add_argument("--pending", action="store_true", help="only those not yet redriven")
     show.set_defaults(func=cmd_dlq_show)
@@ -50,10 +52,11 @@ def add_commands(subparsers) -> None:
     redrive.set_defaults(func=cmd_dlq_redrive)
 
 
-def _settings():
-    from deploy.stack import Stack
+def _settings(args):
+    """Flags, else the environment, else the local stack (deploy.connections)."""
+    from deploy import connections
 
-    return Stack().settings
+    return connections.settings(args)
 
 
 def cmd_worker(args) -> int:
@@ -61,11 +64,10 @@ def cmd_worker(args) -> int:
 
     from consumers.options import WorkerOptions, parse_delays
     from consumers.runtime import run_worker
-    from deploy.stack import Stack
 
     # The worker's own progress at INFO; other libraries stay at the CLI's level.
     logging.getLogger("consumers").setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    stack = Stack()
+    settings = _settings(args)
     changes = {}
     if args.retry_delays is not None:
         changes["retry_delays_s"] = parse_delays(args.retry_delays)
@@ -78,15 +80,15 @@ def cmd_worker(args) -> int:
     if args.instance_id is not None:
         changes["instance_id"] = args.instance_id
     options = WorkerOptions.from_mapping(changes)
-    _mail_environment(args, stack)
+    _mail_environment(args)
     topics = [t for t in args.topics.split(",") if t] if args.topics else None
-    result = run_worker(args.name, stack.settings, group_id=args.group, topics=topics,
+    result = run_worker(args.name, settings, group_id=args.group, topics=topics,
                         options=options, database_url=args.database)
     print(f"worker {args.name} stopped: {result.counts}")
     return 0
 
 
-def _mail_environment(args, stack) -> None:
+def _mail_environment(args) -> None:
     """EMAIL_HOST/EMAIL_PORT for Django's e-mail settings, set before Django starts: the flags,
     else what the environment says, else the local stack's SMTP server (if it has one)."""
     import os
@@ -96,13 +98,15 @@ def _mail_environment(args, stack) -> None:
     if args.smtp_port is not None:
         os.environ["EMAIL_PORT"] = str(args.smtp_port)
     elif "EMAIL_PORT" not in os.environ:
-        port = _stack_smtp_port(stack)
+        port = _stack_smtp_port()
         if port is not None:
             os.environ["EMAIL_PORT"] = str(port)
 
 
-def _stack_smtp_port(stack) -> int | None:
-    path = Path(stack.home) / "consumers" / "ports.json"
+def _stack_smtp_port() -> int | None:
+    from schemas.config import paths_from_env
+
+    path = Path(paths_from_env().home) / "consumers" / "ports.json"
     try:
         return int(json.loads(path.read_text())["smtp"])
     except (OSError, ValueError, KeyError):
@@ -111,18 +115,20 @@ def _stack_smtp_port(stack) -> int | None:
 
 def cmd_dlq_list(args) -> int:
     from consumers import dlq
-    from consumers.handlers import worker_names
 
-    settings = _settings()
-    rows = [dlq.summary(settings, t) for t in (args.target or worker_names())]
+    settings = _settings(args)
+    # Named groups must exist; of the declared ones, a topic not created yet holds nothing.
+    rows = [dlq.summary(settings, t, missing_ok=not args.target)
+            for t in (args.target or dlq.declared_groups())]
     if args.json:
         print(json.dumps([{"group": r.group, "topic": r.topic, "total": r.total,
-                           "redriven": r.redriven, "pending": r.pending} for r in rows],
-                         indent=2))
+                           "redriven": r.redriven, "pending": r.pending, "exists": r.exists}
+                          for r in rows], indent=2))
         return 0
     print(f"{'group':<28} {'topic':<32} {'total':>7} {'redriven':>9} {'pending':>8}")
     for r in rows:
-        print(f"{r.group:<28} {r.topic:<32} {r.total:>7} {r.redriven:>9} {r.pending:>8}")
+        note = "" if r.exists else "  (topic not created yet)"
+        print(f"{r.group:<28} {r.topic:<32} {r.total:>7} {r.redriven:>9} {r.pending:>8}{note}")
     return 0
 
 
@@ -131,7 +137,7 @@ def cmd_dlq_show(args) -> int:
     from schemas import registry
     from schemas.serde import EventDeserializer
 
-    settings = _settings()
+    settings = _settings(args)
     deserializer = EventDeserializer(registry.connect(settings))
     for letter in dlq.read(settings, args.target, pending_only=args.pending, limit=args.limit):
         print(json.dumps(dlq.describe(letter, deserializer), default=str))
@@ -141,6 +147,6 @@ def cmd_dlq_show(args) -> int:
 def cmd_dlq_redrive(args) -> int:
     from consumers import dlq
 
-    count = dlq.redrive(_settings(), args.target, limit=args.limit)
+    count = dlq.redrive(_settings(args), args.target, limit=args.limit)
     print(f"redrove {count} dead letters of {dlq.group_of(args.target)} to its first retry topic")
     return 0

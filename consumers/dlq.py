@@ -1,6 +1,7 @@
 """Inspecting dead-letter topics and sending their records back after a fix.
 
-A group's dead letters are in `<group>.dlq`. `redrive` produces each record not yet redriven to
+A group's dead letters are in `<group>.dlq`: the workers' (`worker-<name>.dlq`) and the stream
+apps' (`streams-<name>.dlq`). `redrive` produces each record not yet redriven to
 `<group>.retry.1` with its attempts reset and due at once (only that group reads it, so other
 groups never see the record twice), then commits its progress in the consumer group
 `<group>.dlq-redrive`: a record is redriven once, and `list` shows how many are pending.
@@ -17,8 +18,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from consumers import routing
 from consumers.handlers import worker_names
 from consumers.message import Record
+from schemas import project as projects
 from schemas.config import ConnectionSettings
-from schemas.errors import DeserializationError, PipelineError, ServiceUnavailable
+from schemas.errors import DeserializationError, PipelineError, broker_unreachable
 from schemas.kafka_io import produce_blocking
 from schemas.serde import EventDeserializer
 
@@ -28,8 +30,22 @@ class DeadLetterError(PipelineError):
 
 
 def group_of(target: str) -> str:
-    """A declared worker `<name>` -> `worker-<name>`; anything else is taken as a group id."""
-    return f"worker-{target}" if target in worker_names() else target
+    """A declared worker `<name>` -> `worker-<name>`, a declared stream app -> its app id
+    (`streams-<name>`); anything else is taken as a group id."""
+    if target in worker_names():
+        return f"worker-{target}"
+    streams = projects.current().streams
+    if target in streams:
+        return streams[target].app_id
+    return target
+
+
+def declared_groups() -> list[str]:
+    """Every group the project declares a dead-letter topic for: workers, then stream apps."""
+    current = projects.current()
+    return [w.group for w in current.workers.values()] + [
+        s.app_id for s in current.streams.values()
+    ]
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,7 @@ class DeadLetterSummary:
     topic: str
     total: int
     redriven: int
+    exists: bool = True
 
     @property
     def pending(self) -> int:
@@ -57,17 +74,31 @@ def _consumer(settings: ConnectionSettings, group: str) -> Consumer:
     }))
 
 
-def _partitions(consumer: Consumer, settings: ConnectionSettings, topic: str) -> list[int]:
+class MissingDeadLetterTopic(DeadLetterError):
+    """The group has no dead-letter topic (yet)."""
+
+
+def _topic_info(consumer: Consumer, settings: ConnectionSettings, topic: str, doing: str):
+    """The topic's metadata (None if it does not exist); unreachable broker: one clear error."""
     try:
         metadata = consumer.list_topics(topic, timeout=settings.timeout_s)
     except KafkaException as exc:
-        raise ServiceUnavailable("Kafka broker", settings.bootstrap_servers, str(exc.args[0]),
-                                 "Start the local stack with `pipeline up`") from exc
+        err = exc.args[0]
+        detail = err.str() if hasattr(err, "str") else str(err)
+        raise broker_unreachable(settings.bootstrap_servers, f"{doing}: {detail}") from exc
     info = metadata.topics.get(topic)
     if info is None or info.error is not None or not info.partitions:
-        raise DeadLetterError(
+        return None
+    return info
+
+
+def _partitions(consumer: Consumer, settings: ConnectionSettings, topic: str) -> list[int]:
+    info = _topic_info(consumer, settings, topic, f"reading the partitions of {topic}")
+    if info is None:
+        raise MissingDeadLetterTopic(
             f"dead-letter topic {topic!r} does not exist; is the group right? Workers create "
-            f"it on start (known workers: {', '.join(worker_names())})"
+            f"it on start, `pipeline topics apply` for every declared group (declared: "
+            f"{', '.join(declared_groups()) or 'none'})"
         )
     return sorted(info.partitions)
 
@@ -85,12 +116,19 @@ def _ranges(consumer, settings, topic) -> dict[int, tuple[int, int, int]]:
     return result
 
 
-def summary(settings: ConnectionSettings, target: str) -> DeadLetterSummary:
+def summary(settings: ConnectionSettings, target: str, *,
+            missing_ok: bool = False) -> DeadLetterSummary:
+    """Totals of a group's dead letters; with `missing_ok`, a group whose topic does not exist
+    yet has none (`exists` False) instead of an error."""
     group = group_of(target)
     topic = routing.dead_letter_topic(group)
     consumer = _consumer(settings, group)
     try:
         ranges = _ranges(consumer, settings, topic)
+    except MissingDeadLetterTopic:
+        if not missing_ok:
+            raise
+        return DeadLetterSummary(group, topic, 0, 0, exists=False)
     finally:
         consumer.close()
     total = sum(high - low for low, _start, high in ranges.values())
@@ -184,9 +222,8 @@ def redrive(settings: ConnectionSettings, target: str, *, limit: int | None = No
     producer = Producer(settings.kafka_conf(**{"enable.idempotence": True, "acks": "all"}))
     errors: list[str] = []
     try:
-        metadata = consumer.list_topics(destination, timeout=settings.timeout_s)
-        info = metadata.topics.get(destination)
-        if info is None or info.error is not None:
+        info = _topic_info(consumer, settings, destination, f"looking up {destination}")
+        if info is None:
             raise DeadLetterError(
                 f"{destination} does not exist: group {group} runs without retries; start its "
                 "worker with retry delays (the default) before redriving"

@@ -15,11 +15,19 @@ import sys
 import warnings
 from pathlib import Path
 
+from deploy import logs
 from deploy.stack import AREAS
 from schemas.errors import PipelineError
 
+EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
+EXIT_CODES = (
+    "exit codes: 0 ok, 1 failure (the message names the problem and the fix), 2 usage "
+    "(bad arguments), 3 unreachable (a broker, registry or service did not answer; retry "
+    "once it runs)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,27 +38,80 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.project:
         _use_project(args.project)
-    logging.basicConfig(
+    logs.configure(
+        component=_component(args),
         level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        fmt=args.log_format,
     )
     try:
-        return args.func(args) or 0
+        return args.func(args) or EXIT_OK
     except PipelineError as exc:
-        print(f"pipeline {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE if exc.retriable else EXIT_FAILURE
+        return _fail(args, exc)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from deploy.failures import as_pipeline_error
+
+        known = as_pipeline_error(exc, _settings_for_errors(args))
+        if known is None:
+            raise
+        logging.getLogger(__name__).debug("details", exc_info=exc)
+        return _fail(args, known)
+
+
+def _fail(args, exc: PipelineError) -> int:
+    from deploy.failures import readable
+
+    message = readable(str(exc))
+    source = _source_of(args, exc)
+    if source:
+        message += f" (address {source})"
+    print(f"pipeline {_command_name(args)}: error: {message}", file=sys.stderr)
+    return EXIT_UNAVAILABLE if exc.retriable else EXIT_FAILURE
+
+
+def _command_name(args) -> str:
+    action = getattr(args, "action", None)
+    return f"{args.command} {action}" if isinstance(action, str) and action else args.command
+
+
+def _component(args) -> str:
+    """The name in log lines: the stack's component name for the processes it runs."""
+    if args.command == "worker":
+        return f"worker-{args.name}"
+    return "pipeline"
+
+
+def _settings_for_errors(args):
+    resolved = getattr(args, "_connections", None)
+    if resolved is not None:
+        return resolved.settings
+    from schemas.config import from_env
+
+    return from_env()
+
+
+def _source_of(args, exc: PipelineError) -> str:
+    """Where an unreachable address came from (flag, environment, local stack)."""
+    resolved = getattr(args, "_connections", None)
+    address = getattr(exc, "address", None)
+    if resolved is None or not address:
+        return ""
+    source = resolved.source_of(address)
+    return source.describe() if source else ""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument(
-        "--project", metavar="DIR",
-        help="the project whose [tool.event-pipeline] declaration to use (default: the nearest "
-        "pyproject.toml declaring one, from the current directory upwards; or $PIPELINE_PROJECT)",
+    from deploy import connections
+
+    parser = argparse.ArgumentParser(
+        prog="pipeline",
+        description=__doc__.splitlines()[0],
+        epilog=f"{connections.ORDER}\n\n{EXIT_CODES}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    _add_global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="start the local stack (idempotent; restarts dead parts)")
@@ -76,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--schemas-dir",
         type=Path,
-        help="directory of .avsc files to check (default: the catalog's)",
+        help="directory of .avsc files to check (default: the catalog's); it must exist and "
+        "hold at least one of the catalog's schema files",
     )
     check.set_defaults(func=cmd_schemas_check)
 
@@ -91,7 +153,74 @@ def _parser() -> argparse.ArgumentParser:
         name = f"{area}.cli"
         if importlib.util.find_spec(area) is not None and importlib.util.find_spec(name):
             importlib.import_module(name).add_commands(sub)
+
+    completion = sub.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description="Load it with `source <(pipeline completion bash)` (in ~/.bashrc), or "
+        "`source <(pipeline completion zsh)` after compinit (in ~/.zshrc).",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(func=lambda args: cmd_completion(args, parser))
+
+    # The global options also work after the command (`pipeline replay T -v`); SUPPRESS keeps
+    # a subcommand from resetting what was given before it.
+    for child in _subparsers(parser):
+        _add_global_options(child, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default) -> None:
+    group = parser.add_argument_group("global options")
+    group.add_argument("-v", "--verbose", action="store_true", default=default or False,
+                       help="debug logging, and where each connection comes from")
+    group.add_argument("--log-format", choices=logs.FORMATS, default=default or "text",
+                       help="log lines as text (timestamp, level, component, logger) or one "
+                       "JSON object per line (default: text)")
+    group.add_argument(
+        "--project", metavar="DIR", default=default,
+        help="the project whose [tool.event-pipeline] declaration to use (default: the nearest "
+        "pyproject.toml declaring one, from the current directory upwards; or $PIPELINE_PROJECT)",
+    )
+    group.add_argument("--bootstrap-servers", metavar="HOST:PORT", default=default,
+                       help="Kafka (default: $KAFKA_BOOTSTRAP_SERVERS, else the local stack's)")
+    group.add_argument("--schema-registry-url", metavar="URL", default=default,
+                       help="the Confluent-compatible registry API (default: "
+                       "$SCHEMA_REGISTRY_URL, else the local stack's)")
+    group.add_argument("--database-url", metavar="URL", default=default,
+                       help="the database of outbox and inbox (default: $DATABASE_URL, else "
+                       "the project's Django settings)")
+
+
+def _subparsers(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                yield child
+                yield from _subparsers(child)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("event-pipeline")
+    except PackageNotFoundError:
+        return "unknown (not installed; run `pip install -e .`)"
+
+
+def cmd_completion(args, parser) -> int:
+    from deploy import completion
+
+    print(completion.script(parser, args.shell), end="")
+    return 0
+
+
+def _settings(args):
+    """The connections of this command (flags, environment, local stack: deploy.connections)."""
+    from deploy import connections
+
+    return connections.settings(args)
 
 
 def _use_project(directory: str) -> None:
@@ -112,19 +241,25 @@ def _stack():
 
 def cmd_up(args) -> int:
     from deploy import bootstrap
+    from deploy.runtime import feedback, summary
     from deploy.stack import INFRASTRUCTURE
 
     _require_stack_extras()
     stack = _stack()
-    # Topics and schemas must exist before the relay, streams and workers start using them.
-    outcome = stack.up(only=INFRASTRUCTURE)
-    bootstrap.apply_catalog(stack.settings, out=print)
-    for name, state in stack.up().items():
-        outcome.setdefault(name, state)
-    for name, state in outcome.items():
-        print(f"{name:<22} {state}")
-    print(f"kafka                  {stack.settings.bootstrap_servers}")
-    print(f"schema registry        {stack.settings.schema_registry_url}")
+    progress = feedback.for_stream(sys.stdout)
+    try:
+        # One `up` per home at a time. The broker and registry are checked to be this home's
+        # before the catalog is applied; topics and schemas must exist before the relay,
+        # streams and workers start using them.
+        with stack.locked(progress):
+            stack.up(only=INFRASTRUCTURE, feedback=progress)
+            bootstrap.apply_catalog(stack.settings, out=progress.line)
+            rest = {c.name for c in stack.components()} - INFRASTRUCTURE
+            stack.up(only=rest, feedback=progress)
+    finally:
+        progress.close()
+    for line in summary.up_lines(stack.describe(), summary.status_command()):
+        print(line)
     return 0
 
 
@@ -142,36 +277,38 @@ def _require_stack_extras() -> None:
 
 
 def cmd_down(args) -> int:
-    _stack().down()
+    from deploy.runtime import feedback
+
+    progress = feedback.for_stream(sys.stdout)
+    try:
+        _stack().down(feedback=progress)
+    finally:
+        progress.close()
     print("stopped")
     return 0
 
 
 def cmd_status(args) -> int:
+    from deploy.runtime import summary
+
     report = _stack().status()
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"kafka            {report['kafka']['bootstrap_servers']}")
-        print(f"schema registry  {report['schema_registry']['url']}")
-        django = report.get("django") or {}
-        if django.get("url"):
-            print(f"django           {django['url']}  (API token {django.get('api_token')})")
-        if (report.get("streams") or {}).get("url"):
-            print(f"streams          {report['streams']['url']}")
-        if (report.get("smtp") or {}).get("maildir"):
-            print(f"maildir          {report['smtp']['maildir']}")
-        for name, comp in report["components"].items():
-            health = "healthy" if comp["healthy"] else "DOWN"
-            print(f"  {name:<22} {health:<8} pid {comp['pid'] or '-'}")
+        # The token only on request: this text ends up in terminals, screenshots and logs.
+        for line in summary.status_lines(report, show_token=getattr(args, "show_token", False)):
+            print(line)
     healthy = all(c["healthy"] for c in report["components"].values())
     return 0 if healthy else EXIT_FAILURE
 
 
 def cmd_topics_apply(args) -> int:
+    from consumers.replay.progress import Activity
     from deploy import topics
 
-    plans = topics.apply(_stack().settings, topics.project_catalog())
+    specs = topics.project_catalog()
+    with Activity(f"applying {len(specs)} topics to {_settings(args).bootstrap_servers}"):
+        plans = topics.apply(_settings(args), specs)
     for p in plans:
         print(f"{p.name:<28} {p.action:<7} {'; '.join(p.changes)}")
     return 0
@@ -181,7 +318,7 @@ def cmd_topics_list(args) -> int:
     from deploy import topics
 
     specs = topics.project_catalog()
-    plans = topics.plan(_stack().settings, specs)
+    plans = topics.plan(_settings(args), specs)
     print(f"{'topic':<28} {'parts':>5} {'policy':<8} {'retention':>12}  cluster")
     for spec, p in zip(specs, plans, strict=True):
         state = {"ok": "in sync", "create": "missing"}.get(p.action, p.action)
@@ -195,18 +332,30 @@ def cmd_topics_list(args) -> int:
 
 
 def cmd_schemas_register(args) -> int:
-    from schemas import registry
+    from consumers.replay.progress import Steps
+    from schemas import catalog, registry
 
-    client = registry.connect(_stack().settings)
-    for subject, schema_id in registry.register_all(client):
+    client = registry.connect(_settings(args))
+    specs = list(catalog.event_types().values())
+    results = []
+    with Steps("registering schemas", len(specs)) as steps:
+        for spec in specs:
+            results += registry.register_all(client, [spec])
+            steps.advance(spec.subject)
+    for subject, schema_id in results:
         print(f"{subject:<52} id {schema_id}")
     return 0
 
 
 def cmd_schemas_check(args) -> int:
-    from schemas import registry
+    from deploy import schema_folder
+    from schemas import catalog, registry
 
-    client = registry.connect(_stack().settings)
+    if args.schemas_dir is not None:
+        files = {spec.schema_path.name: spec.schema_path
+                 for spec in catalog.event_types().values()}
+        schema_folder.check(args.schemas_dir, files)
+    client = registry.connect(_settings(args))
     reports = registry.check_all(client, schema_dir=args.schemas_dir)
     for r in reports:
         print(f"{r.subject:<52} {r.status}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+from pathlib import Path
 
 from schemas.errors import PipelineError
 
@@ -27,14 +28,15 @@ def add_commands(subparsers) -> None:
     manage.set_defaults(func=cmd_manage)
 
 
-def _run(args: list[str], capture: bool = False) -> subprocess.CompletedProcess:
-    from deploy.stack import Stack
+def _run(cli_args, args: list[str], capture: bool = False) -> subprocess.CompletedProcess:
+    from deploy import connections
     from producer_django.stack import django_env, manage_argv
+    from schemas.config import paths_from_env
 
-    stack = Stack()
+    settings = connections.settings(cli_args)
     done = subprocess.run(
         manage_argv(*args),
-        env={**os.environ, **django_env(stack.settings, stack.home)},
+        env={**os.environ, **django_env(settings, Path(paths_from_env().home))},
         capture_output=capture,
         text=True,
     )
@@ -45,11 +47,11 @@ def _run(args: list[str], capture: bool = False) -> subprocess.CompletedProcess:
 
 
 def cmd_outbox_status(args) -> int:
-    done = _run(["outbox_status", *(["--json"] if args.json else [])], capture=True)
+    done = _run(args, ["outbox_status", *(["--json"] if args.json else [])], capture=True)
     print(done.stdout, end="")
     return 0
 
 
 def cmd_manage(args) -> int:
-    _run(list(args.args) or ["help"])
+    _run(args, list(args.args) or ["help"])
     return 0

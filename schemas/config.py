@@ -6,6 +6,7 @@ Environment variables are read here and nowhere else (`from_env`). Everything el
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,21 @@ DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
 DEFAULT_SCHEMA_REGISTRY_URL = "http://127.0.0.1:8081/apis/ccompat/v7"
 # Fail fast: an unreachable broker or registry must be reported within seconds, never hang.
 DEFAULT_TIMEOUT_S = 5.0
+
+
+class _DebugLogger:
+    """What confluent-kafka's `logger` setting needs (`log(level, msg, *args)`): every
+    librdkafka line at DEBUG, its own level kept in the text."""
+
+    def __init__(self, name: str):
+        self._logger = logging.getLogger(name)
+
+    def log(self, level: int, msg: str, *args) -> None:
+        if self._logger.isEnabledFor(logging.DEBUG):
+            self._logger.debug("[%s] " + msg, logging.getLevelName(level), *args)
+
+
+CLIENT_LOGGER = _DebugLogger("librdkafka")
 
 
 @dataclass(frozen=True)
@@ -25,8 +41,13 @@ class ConnectionSettings:
     kafka_extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def kafka_conf(self, **overrides) -> dict:
-        """A librdkafka configuration dict; callers add their own keys through overrides."""
-        conf = {"bootstrap.servers": self.bootstrap_servers}
+        """A librdkafka configuration dict; callers add their own keys through overrides.
+
+        librdkafka's own log lines (a line per failed connect, 20 a second while a broker is
+        down) go to the Python logger `librdkafka` at DEBUG, never straight to stderr: callers
+        report failures as errors, and `-v` or a component's log shows the detail.
+        """
+        conf = {"bootstrap.servers": self.bootstrap_servers, "logger": CLIENT_LOGGER}
         conf.update(self.kafka_extra)
         conf.update(overrides)
         return conf

@@ -6,7 +6,13 @@ PipelineError
 ├── SerializationError          an event does not match its schema (names the field)
 ├── DeserializationError        bytes that are not a decodable event (names the reason)
 │   └── UnknownSchemaError      the schema id is not in the registry
-└── CompatibilityError          a schema change would break readers (names subject and field)
+├── CompatibilityError          a schema change would break readers (names subject and field)
+└── (the CLI's, deploy/failures.py: what the libraries raise, as one line)
+    ├── KafkaFailure            the broker refused a request (names its reason)
+    ├── RegistryFailure         the registry answered an error status
+    └── FileFailure             a file named on the command line cannot be used
+
+The CLI exits 3 for a retriable error (a service unreachable), else 1.
 """
 
 from __future__ import annotations
@@ -34,6 +40,21 @@ class ServiceUnavailable(PipelineError, ConnectionError):
         if hint:
             message += f". {hint}"
         super().__init__(message)
+
+
+BROKER_HINT = (
+    "Start the local stack with `pipeline up`, or point --bootstrap-servers / "
+    "KAFKA_BOOTSTRAP_SERVERS at a running broker"
+)
+REGISTRY_HINT = (
+    "Start the local stack with `pipeline up`, or point --schema-registry-url / "
+    "SCHEMA_REGISTRY_URL at a Confluent-compatible registry"
+)
+
+
+def broker_unreachable(address: str, detail: str) -> ServiceUnavailable:
+    """The one error for "no broker answered at `address`"; `detail` says what was tried."""
+    return ServiceUnavailable("Kafka broker", address, detail, BROKER_HINT)
 
 
 class SerializationError(PipelineError, ValueError):

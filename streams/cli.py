@@ -58,11 +58,29 @@ def cmd_streams(args) -> int:
 def run(name: str) -> int:
     from streams import worker
 
-    argv = worker.declared_argv(name)
+    argv = quiet_argv(worker.declared_argv(name))
     os.environ.update(worker.env(name))
     # Replace this process: faust handles SIGTERM/SIGINT and shuts the worker down cleanly.
     os.execv(argv[0], argv)
     return 0  # not reached
+
+
+def quiet_argv(argv: list[str]) -> list[str]:
+    """`python -m faust ...` as `python -m streams.cli ...`: the same faust command line, with
+    the registry client's per-request INFO lines (httpx) quieted first."""
+    if argv[1:3] == ["-m", "faust"]:
+        return [argv[0], "-m", "streams.cli", *argv[3:]]
+    return argv
+
+
+def _faust_main() -> None:
+    from faust.cli.faust import cli
+
+    from deploy.logs import quiet_http_clients
+
+    # faust configures logging without disabling existing loggers: these levels stay.
+    quiet_http_clients()
+    cli(prog_name="faust")
 
 
 def query(app: str | None, view: str, key: str, url: str | None = None) -> int:
@@ -103,7 +121,13 @@ def query(app: str | None, view: str, key: str, url: str | None = None) -> int:
 def _stack_url(app: str) -> str:
     from deploy.stack import Stack
 
-    return Stack().status()["streams"]["apps"][app]["url"]
+    try:
+        return Stack().status()["streams"]["apps"][app]["url"]
+    except (KeyError, TypeError):
+        raise PipelineError(
+            f"the local stack knows no web server of streams-{app}; start it with `pipeline "
+            "up`, or give its address with --url"
+        ) from None
 
 
 def _error_of(response) -> str | None:
@@ -111,3 +135,7 @@ def _error_of(response) -> str | None:
         return response.json().get("error")
     except ValueError:
         return None
+
+
+if __name__ == "__main__":
+    _faust_main()

@@ -48,7 +48,8 @@ def add_commands(subparsers) -> None:
     replay.add_argument(
         "--format",
         choices=("jsonl", "csv", "avro", "parquet"),
-        help="output format (default: from --out's extension, else jsonl)",
+        help="output format (default: from --out's extension: .jsonl/.ndjson/.json, .csv, "
+        ".avro, .parquet/.pq; jsonl on stdout)",
     )
     replay.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
     replay.add_argument(
@@ -154,10 +155,11 @@ def add_commands(subparsers) -> None:
     rebuild.set_defaults(func=cmd_rebuild)
 
 
-def _settings():
-    from schemas.config import from_env
+def _settings(args):
+    """Flags, else the environment, else the local stack (deploy.connections)."""
+    from deploy import connections
 
-    return from_env()
+    return connections.settings(args)
 
 
 def cmd_replay(args) -> int:
@@ -165,7 +167,7 @@ def cmd_replay(args) -> int:
     from consumers.replay.export import choose_format, export
     from consumers.replay.session import Replay
 
-    settings = _settings()
+    settings = _settings(args)
     export_only = {
         "--where": args.where,
         "--limit": args.limit,
@@ -279,7 +281,7 @@ def cmd_offsets_reset(args) -> int:
         target = parse_bound(args.to_offset, BEGINNING)
     else:
         target = Bound(BEGINNING if args.to_earliest else END)
-    settings = _settings()
+    settings = _settings(args)
     plan = offsets.plan_reset(settings, args.group, target, args.topic)
     print(plan.describe())
     if not args.execute:
@@ -296,17 +298,21 @@ def cmd_offsets_reset(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
+    from consumers.replay.progress import Activity
     from consumers.replay.rebuild import rebuild
 
-    report = rebuild(
-        _settings(),
-        args.app,
-        start=args.start,
-        into=args.into,
-        timeout_s=args.timeout,
-        keep=args.keep,
-        live_topic=args.live_topic,
-        live_app_id=args.live_app_id,
-    )
+    settings = _settings(args)
+    with Activity(f"rebuilding {args.app} (a copy of the app, then the diff; up to "
+                  f"{args.timeout:g}s)"):
+        report = rebuild(
+            settings,
+            args.app,
+            start=args.start,
+            into=args.into,
+            timeout_s=args.timeout,
+            keep=args.keep,
+            live_topic=args.live_topic,
+            live_app_id=args.live_app_id,
+        )
     print(report.describe())
     return 0 if report.differences == 0 else EXIT_FAILURE

@@ -38,7 +38,15 @@ def choose_format(fmt: str | None, out: str | None) -> str:
             raise ReplayError(f"--format {fmt!r} is unknown; use one of {', '.join(FORMATS)}")
         return fmt
     if out and out != "-":
-        return _EXTENSIONS.get(Path(out).suffix.lower(), "jsonl")
+        suffix = Path(out).suffix.lower()
+        if suffix not in _EXTENSIONS:
+            named = f"extension {suffix!r}" if suffix else "no extension"
+            raise ReplayError(
+                f"--out {out}: {named} names no export format; the formats are "
+                f"{', '.join(FORMATS)} ({', '.join(_EXTENSIONS)}); use one of those "
+                "extensions or add --format"
+            )
+        return _EXTENSIONS[suffix]
     return "jsonl"
 
 

@@ -16,7 +16,7 @@ from consumers.replay.errors import ActiveGroupError, ReplayError
 from consumers.replay.ranges import END, Bound, resolve
 from consumers.replay.reader import make_consumer
 from schemas.config import ConnectionSettings
-from schemas.errors import ServiceUnavailable
+from schemas.errors import broker_unreachable
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,8 @@ def describe_group(admin, settings, group: str) -> tuple[str, tuple[str, ...]]:
     try:
         description = future.result(timeout=max(settings.timeout_s, 10.0))
     except KafkaException as exc:
-        raise ServiceUnavailable(
-            "Kafka broker", settings.bootstrap_servers, f"describe group {group!r}: {exc}"
+        raise broker_unreachable(
+            settings.bootstrap_servers, f"describe group {group!r}: {exc}"
         ) from exc
     members = tuple(f"{m.client_id}@{m.host}" for m in description.members or ())
     state = getattr(description.state, "name", str(description.state)).lower()
@@ -122,8 +122,8 @@ def committed_offsets(admin, settings, group: str) -> dict[tuple[str, int], int]
     try:
         result = future.result(timeout=max(settings.timeout_s, 10.0))
     except KafkaException as exc:
-        raise ServiceUnavailable(
-            "Kafka broker", settings.bootstrap_servers, f"offsets of group {group!r}: {exc}"
+        raise broker_unreachable(
+            settings.bootstrap_servers, f"offsets of group {group!r}: {exc}"
         ) from exc
     return {
         (tp.topic, tp.partition): tp.offset

@@ -49,7 +49,8 @@ def make_consumer(settings: ConnectionSettings, **overrides) -> Consumer:
 
 
 def _log_client_error(err) -> None:
-    logger.warning("kafka client: %s", err)
+    # Reported as one error by the caller; the detail is for `-v`.
+    logger.debug("kafka client: %s", err)
 
 
 def read_batches(
