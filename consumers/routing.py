@@ -11,6 +11,9 @@ Topics per consumer group `G`: `G.retry.1` ... `G.retry.N` (one per configured d
     dead_letter.reason                                (dead-letter hops) why no more retries
 
 Poison records (undecodable, unknown schema id) skip the retries: they can never succeed.
+A record with a null value (a tombstone) is not an event: it is dead-lettered at once with
+reason "null value" (streams/README.md, "Null values and null keys"). Handlers never read the
+key (the event carries its key field), so a null key is handled like any other record.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from schemas.deadletter import (  # noqa: F401 - re-exported for the consumers m
     REASON_POISON,
 )
 
+# Equal to streams.codec.REASON_NULL_VALUE, so that `pipeline dlq` reads both alike.
+REASON_NULL_VALUE = "null value"
+
 HOP_HEADERS = (
     H_ORIGIN_TOPIC, H_ORIGIN_PARTITION, H_ORIGIN_OFFSET, H_ATTEMPT, H_DUE_AT,
     H_ERROR_TYPE, H_ERROR_MESSAGE, H_GROUP, H_REASON,
@@ -52,6 +58,11 @@ def dead_letter_topic(group: str) -> str:
 
 def group_topics(group: str, retry_count: int) -> list[str]:
     return [retry_topic(group, n) for n in range(1, retry_count + 1)] + [dead_letter_topic(group)]
+
+
+def undecodable_reason(message: Message) -> str:
+    """Why an undecodable record skips the retries: a tombstone, or another poison record."""
+    return REASON_NULL_VALUE if message.value() is None else REASON_POISON
 
 
 def attempts_so_far(message: Message) -> int:

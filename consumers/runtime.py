@@ -265,7 +265,7 @@ class Worker:
                 event_type, data = self._deserializer.decode(msg.value())
             except DeserializationError as exc:
                 self.metrics.failed(exc)
-                pending.append((msg, exc, routing.REASON_POISON))
+                pending.append((msg, exc, routing.undecodable_reason(msg)))
                 continue
             attempt = routing.attempts_so_far(msg) + 1 if msg.topic() in self._retry_set else 1
             decoded.append(Event(event_type, data, msg, attempt))

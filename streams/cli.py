@@ -58,19 +58,11 @@ def cmd_streams(args) -> int:
 def run(name: str) -> int:
     from streams import worker
 
-    argv = quiet_argv(worker.declared_argv(name))
+    argv = worker.declared_argv(name)
     os.environ.update(worker.env(name))
     # Replace this process: faust handles SIGTERM/SIGINT and shuts the worker down cleanly.
     os.execv(argv[0], argv)
     return 0  # not reached
-
-
-def quiet_argv(argv: list[str]) -> list[str]:
-    """`python -m faust ...` as `python -m streams.cli ...`: the same faust command line, with
-    the registry client's per-request INFO lines (httpx) quieted first."""
-    if argv[1:3] == ["-m", "faust"]:
-        return [argv[0], "-m", "streams.cli", *argv[3:]]
-    return argv
 
 
 def _faust_main() -> None:

@@ -5,6 +5,15 @@ encodes (derived events are encoded by `streams.emit` with the shared serializer
 `DeadLetteringTopic` is a faust topic whose undecodable records (bad magic byte, unknown schema
 id, a body that does not match its schema) are copied to the app's dead-letter topic with
 their origin instead of crashing the agent, so the partition keeps flowing.
+
+Null records (streams/README.md, "Null values and null keys"): on an event topic a null value
+(a tombstone) is not an event. `NullSafeSchema` refuses it before any codec or agent sees it,
+and the topic dead-letters it with reason "null value"; a topic created with
+`allow_empty=True` (a compacted table topic, where a tombstone means "delete") hands it to the
+agent as `None` instead. A null key is refused the same way (reason "null key") on topics that
+need their key (`require_key=True`: re-keyed internal topics, whose key places the record in
+the partition that owns a table's key); catalog event topics do not, an event carries its key
+field.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.exceptions import KeyDecodeError, ValueDecodeError
 from faust.serializers.codecs import Codec
 
 from schemas.deadletter import (  # noqa: F401 - used across streams
@@ -33,6 +43,12 @@ from schemas.errors import DeserializationError
 from schemas.serde import EventDeserializer
 
 logger = logging.getLogger(__name__)
+
+# Dead-letter reasons of null records. Kept equal to the worker runtime's (consumers.routing)
+# so that `pipeline dlq` reads both alike.
+REASON_NULL_VALUE = "null value"
+REASON_NULL_KEY = "null key"
+NULL_VALUE_ERROR = "record has no value (tombstone)"
 
 
 @dataclass(frozen=True)
@@ -77,12 +93,59 @@ class EventCodec(Codec):
         return self
 
 
-class DeadLetteringTopic(faust.Topic):
-    """A source topic whose undecodable records go to `dead_letters` and are skipped."""
+class NullSafeSchema(faust.Schema):
+    """A faust schema that refuses null values (unless `allow_empty`) and, with
+    `require_key`, null keys, as decode errors: the topic dead-letters them, no agent sees them.
+    """
 
-    def __init__(self, *args: Any, dead_letters: faust.TopicT | None = None, **kwargs: Any):
+    def __init__(self, *, require_key: bool = False, **kwargs: Any) -> None:
+        self.require_key = require_key
+        super().__init__(**kwargs)
+
+    def loads_key(self, app, message, **kwargs: Any):
+        if message.key is None and self.require_key:
+            cause = DeserializationError(
+                f"record has no key: {message.topic} is partitioned by key, so a keyless "
+                "record would reach the worker that does not own it; produce it with its key"
+            )
+            raise KeyDecodeError(str(cause)) from cause
+        return super().loads_key(app, message, **kwargs)
+
+    def loads_value(self, app, message, **kwargs: Any):
+        # faust itself returns None for a null value; an agent expecting an event would crash.
+        # (With allow_empty, faust hands the None to the agent before calling this.)
+        if message.value is None:
+            cause = DeserializationError(f"{NULL_VALUE_ERROR}: a null value is not an event")
+            raise ValueDecodeError(str(cause)) from cause
+        return super().loads_value(app, message, **kwargs)
+
+
+def null_record_reason(message, require_key: bool) -> str | None:
+    """The dead-letter reason of a null record (None if `message` is not one)."""
+    if message.value is None:
+        return REASON_NULL_VALUE
+    if message.key is None and require_key:
+        return REASON_NULL_KEY
+    return None
+
+
+class DeadLetteringTopic(faust.Topic):
+    """A source topic whose undecodable and null records go to `dead_letters` and are skipped.
+
+    `require_key=True` also dead-letters records without a key; `allow_empty=True` delivers
+    null values (tombstones) to the agent as `None` (see the module docstring).
+    """
+
+    def __init__(self, *args: Any, dead_letters: faust.TopicT | None = None,
+                 require_key: bool = False, schema: faust.Schema | None = None, **kwargs: Any):
         self.dead_letters = dead_letters
-        super().__init__(*args, **kwargs)
+        # Clones pass the schema on, so the agents' copies keep refusing nulls.
+        schema = schema if schema is not None else NullSafeSchema(require_key=require_key)
+        super().__init__(*args, schema=schema, **kwargs)
+
+    @property
+    def require_key(self) -> bool:
+        return getattr(self.schema, "require_key", False)
 
     def _clone_args(self) -> dict:
         return {**super()._clone_args(), "dead_letters": self.dead_letters}
@@ -96,7 +159,8 @@ class DeadLetteringTopic(faust.Topic):
     async def _dead_letter(self, exc: Exception, message) -> None:
         # faust wraps our DeserializationError in ValueDecodeError; report the original.
         cause = exc.__cause__ if isinstance(exc.__cause__, DeserializationError) else exc
-        await send_dead_letter(self.dead_letters, message, cause, self.app.conf.id, REASON_POISON)
+        reason = null_record_reason(message, self.require_key) or REASON_POISON
+        await send_dead_letter(self.dead_letters, message, cause, self.app.conf.id, reason)
 
 
 async def send_dead_letter(topic, message, exc: BaseException, group: str, reason: str) -> None:

@@ -12,8 +12,9 @@ from schemas import project as projects
 
 
 def argv(target: str, loglevel: str = "info") -> list[str]:
-    """`faust -A <target> worker` with this interpreter; `target` is "package.module:app"."""
-    return [sys.executable, "-m", "faust", "-A", target, "worker", "--loglevel", loglevel]
+    """`faust -A <target> worker` with this interpreter; `target` is "package.module:app".
+    Run through `streams.cli`, which quiets the registry client's per-request logs first."""
+    return [sys.executable, "-m", "streams.cli", "-A", target, "worker", "--loglevel", loglevel]
 
 
 def declared_argv(name: str, project: projects.Project | None = None) -> list[str]:

@@ -384,7 +384,8 @@ def _spawn(settings, spec, app_id: str, into: str, port: int, workdir: Path,
             "STREAMS_OUTPUT_PREFIX": f"{app_id}.",
         }
     )
-    argv = [sys.executable, "-m", "faust", "-A", spec.app, "worker", "-l", "warn"]
+    # streams.cli runs faust's own command line (areas never import each other: by name).
+    argv = [sys.executable, "-m", "streams.cli", "-A", spec.app, "worker", "-l", "warn"]
     with open(log, "ab") as out:
         return subprocess.Popen(
             argv,

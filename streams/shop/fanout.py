@@ -37,9 +37,11 @@ def build(settings: ShopSettings | None = None) -> faust.App:
     app = make_app(settings.stream)
     ctx = Context(app, settings.stream)
     producer = ctx.producer_name
-    # Carries the original Avro records (re-keyed), so it is read with the same codec.
+    # Carries the original Avro records (re-keyed), so it is read with the same codec. The
+    # user id key places a record with its user's table entries: a keyless one is refused.
     by_user = ctx.source(
-        f"{settings.stream.app_id}-by-user", partitions=BY_USER_PARTITIONS, internal=True
+        f"{settings.stream.app_id}-by-user", partitions=BY_USER_PARTITIONS, internal=True,
+        require_key=True,
     )
     users = app.Table("users", partitions=BY_USER_PARTITIONS, key_type=str)
     pending = app.Table("pending", partitions=BY_USER_PARTITIONS, key_type=str)
@@ -85,25 +87,32 @@ def build(settings: ShopSettings | None = None) -> faust.App:
 
     @app.agent(by_user, name="notify-users")
     async def notify(stream):
-        async for decoded in stream:
-            user_id = decoded.record["user_id"]
-            if decoded.type == "UserRegistered":
-                user = {"email": decoded.record["email"], "name": decoded.record["name"]}
-                await notify_user(decoded, user)
-                for parked in pending.get(user_id) or []:
-                    await notify_user(rules.from_json(parked), user)
-                users[user_id] = user
-                if user_id in pending:
-                    del pending[user_id]
-                continue
-            user = users.get(user_id)
-            if user is not None:
-                await notify_user(decoded, user)
-                continue
-            parked = pending.get(user_id) or []
-            if all(p["record"]["event_id"] != decoded.event_id for p in parked):
-                pending[user_id] = parked + [rules.to_json(decoded)]
-                logger.info("parked %s for unknown user %s", decoded.type, user_id)
+        async for event in stream.events():
+            try:
+                await notify_one(event.value)
+            except (SerializationError, KeyError, TypeError, ValueError) as exc:
+                # Anyone can write to the internal topic: an event without a user stops here.
+                await ctx.dead_letter(event.message, exc)
+
+    async def notify_one(decoded) -> None:
+        user_id = decoded.record["user_id"]
+        if decoded.type == "UserRegistered":
+            user = {"email": decoded.record["email"], "name": decoded.record["name"]}
+            await notify_user(decoded, user)
+            for parked in pending.get(user_id) or []:
+                await notify_user(rules.from_json(parked), user)
+            users[user_id] = user
+            if user_id in pending:
+                del pending[user_id]
+            return
+        user = users.get(user_id)
+        if user is not None:
+            await notify_user(decoded, user)
+            return
+        parked = pending.get(user_id) or []
+        if all(p["record"]["event_id"] != decoded.event_id for p in parked):
+            pending[user_id] = parked + [rules.to_json(decoded)]
+            logger.info("parked %s for unknown user %s", decoded.type, user_id)
 
     async def user_of(web, user_id: str):
         user = users.get(user_id)

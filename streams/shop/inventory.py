@@ -21,6 +21,7 @@ from dataclasses import asdict
 import faust
 
 from streams.base import Context, make_app
+from streams.codec import DeadLetteringTopic
 from streams.shop import inventory_state, sales
 from streams.shop.settings import ShopSettings, from_env
 from streams.shop.summary import SummaryJob
@@ -39,9 +40,12 @@ def build(settings: ShopSettings | None = None) -> faust.App:
     # Keys are JSON here as in the tables' changelogs (faust's choice for str keys): faust's
     # web routing hashes the changelog key bytes to find a SKU's owner, so a SKU must land in
     # the same partition number here.
-    changes = app.topic(
-        f"{settings.stream.app_id}-stock-changes", key_type=str, key_serializer="json",
-        value_serializer="json", partitions=CHANGE_PARTITIONS, internal=True,
+    # A record without its SKU key, a tombstone or a body that is not a change (anyone can
+    # write to this topic) is dead-lettered rather than applied to the wrong owner or crashing.
+    changes = DeadLetteringTopic(
+        app, topics=[f"{settings.stream.app_id}-stock-changes"], key_type=str,
+        key_serializer="json", value_serializer="json", partitions=CHANGE_PARTITIONS,
+        internal=True, dead_letters=ctx.dead_letters, require_key=True,
     )
     table_args = {"partitions": CHANGE_PARTITIONS, "key_type": str}
     inventory = app.Table("inventory", **table_args)
@@ -65,8 +69,12 @@ def build(settings: ShopSettings | None = None) -> faust.App:
 
     @app.agent(changes, name="apply-stock-changes")
     async def apply_changes(stream):
-        async for value in stream:
-            change = inventory_state.Change(**value)
+        async for event in stream.events():
+            try:
+                change = inventory_state.Change.from_json(event.value)
+            except TypeError as exc:
+                await ctx.dead_letter(event.message, exc)
+                continue
             outcome = inventory_state.apply(
                 inventory.get(change.sku), change,
                 threshold=settings.low_stock_threshold, producer=ctx.producer_name,

@@ -18,7 +18,7 @@ table's changelog and the output topics is healed, and downstream dedupe still h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from streams.dedupe import already_applied, remember
 from streams.derive import derived
@@ -44,6 +44,26 @@ class Change:
     @property
     def dedupe_key(self) -> str:
         return f"{self.event_id}:{self.n}"
+
+    @classmethod
+    def from_json(cls, value) -> Change:
+        """A change read back from the internal topic; TypeError naming what is wrong."""
+        if not isinstance(value, dict):
+            raise TypeError(f"a stock change is a JSON object, not {type(value).__name__}")
+        change = cls(**value)  # TypeError naming a missing or unexpected field
+        for spec in fields(cls):
+            kind = _FIELD_TYPES[spec.type]
+            got = getattr(change, spec.name)
+            if not isinstance(got, kind) or isinstance(got, bool):
+                raise TypeError(
+                    f"stock change field {spec.name!r} must be {kind.__name__}, "
+                    f"not {type(got).__name__}"
+                )
+        return change
+
+
+# Field annotations are strings (postponed evaluation); what each one means at runtime.
+_FIELD_TYPES = {"str": str, "int": int}
 
 
 @dataclass(frozen=True)

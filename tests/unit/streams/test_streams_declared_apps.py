@@ -32,7 +32,7 @@ def billing(tmp_path: Path):
 
 def test_a_worker_runs_the_declared_app_and_knows_its_name(billing):
     argv = worker.declared_argv("revenue")
-    assert argv[1:6] == ["-m", "faust", "-A", "billing.streams:app", "worker"]
+    assert argv[1:6] == ["-m", "streams.cli", "-A", "billing.streams:app", "worker"]
     env = worker.env("revenue")
     assert env["STREAMS_APP"] == "revenue"
     assert env[project.ENV_VAR] == str(billing.root)
