@@ -35,12 +35,10 @@ from schemas.deadletter import (  # noqa: F401 - re-exported for the consumers m
     H_REASON,
     MAX_ERROR_CHARS,
     REASON_EXHAUSTED,
+    REASON_NULL_VALUE,
     REASON_PERMANENT,
     REASON_POISON,
 )
-
-# Equal to streams.codec.REASON_NULL_VALUE, so that `pipeline dlq` reads both alike.
-REASON_NULL_VALUE = "null value"
 
 HOP_HEADERS = (
     H_ORIGIN_TOPIC, H_ORIGIN_PARTITION, H_ORIGIN_OFFSET, H_ATTEMPT, H_DUE_AT,

@@ -18,3 +18,6 @@ MAX_ERROR_CHARS = 2000
 REASON_EXHAUSTED = "retries exhausted"
 REASON_POISON = "poison record"
 REASON_PERMANENT = "permanent failure"
+# A record with no value (a tombstone) on an event topic, or no key where the key routes it.
+REASON_NULL_VALUE = "null value"
+REASON_NULL_KEY = "null key"

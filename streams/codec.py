@@ -36,6 +36,8 @@ from schemas.deadletter import (  # noqa: F401 - used across streams
     H_ORIGIN_TOPIC,
     H_REASON,
     MAX_ERROR_CHARS,
+    REASON_NULL_KEY,
+    REASON_NULL_VALUE,
     REASON_PERMANENT,
     REASON_POISON,
 )
@@ -44,10 +46,6 @@ from schemas.serde import EventDeserializer
 
 logger = logging.getLogger(__name__)
 
-# Dead-letter reasons of null records. Kept equal to the worker runtime's (consumers.routing)
-# so that `pipeline dlq` reads both alike.
-REASON_NULL_VALUE = "null value"
-REASON_NULL_KEY = "null key"
 NULL_VALUE_ERROR = "record has no value (tombstone)"
 
 
