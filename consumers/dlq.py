@@ -106,14 +106,38 @@ def _partitions(consumer: Consumer, settings: ConnectionSettings, topic: str) ->
 def _ranges(consumer, settings, topic) -> dict[int, tuple[int, int, int]]:
     """{partition: (low, committed-or-low, high)}."""
     parts = _partitions(consumer, settings, topic)
-    committed = consumer.committed([TopicPartition(topic, p) for p in parts],
-                                   timeout=settings.timeout_s)
+    committed = _committed(consumer, [TopicPartition(topic, p) for p in parts], settings)
     result = {}
     for tp in committed:
         low, high = consumer.get_watermark_offsets(tp, timeout=settings.timeout_s)
         start = tp.offset if tp.offset >= 0 else low
         result[tp.partition] = (low, max(start, low), high)
     return result
+
+
+# On a fresh broker the group coordinator (the __consumer_offsets topic) needs a few seconds;
+# until then the broker answers with retriable errors such as NOT_COORDINATOR.
+COORDINATOR_WAIT_S = 20.0
+_COORDINATOR_NOT_READY = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+}
+
+
+def _committed(consumer, partitions: list, settings: ConnectionSettings) -> list:
+    deadline = time.monotonic() + max(settings.timeout_s, COORDINATOR_WAIT_S)
+    while True:
+        try:
+            return consumer.committed(partitions, timeout=settings.timeout_s)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            retriable = isinstance(error, KafkaError) and (
+                error.retriable() or error.code() in _COORDINATOR_NOT_READY
+            )
+            if not retriable or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def summary(settings: ConnectionSettings, target: str, *,

@@ -4,8 +4,8 @@ The SMTP server (a Maildir on loopback) is a generic component: each worker proc
 address as EMAIL_HOST/EMAIL_PORT, the names Django's e-mail settings use, so a handler that
 sends mail through the project's Django settings reaches it.
 
-Ports (SMTP, each worker's metrics) are picked once per PIPELINE_HOME and kept in
-`<home>/consumers/ports.json`, so `status` and a restarted stack find the same ones.
+Ports (SMTP, each worker's metrics) are picked once per PIPELINE_HOME and kept in the stack's
+state (`Stack.area_ports`), so `status` and a restarted stack find the same ones.
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ class SmtpComponent:
     def log(self) -> Path:
         return self.dir / "smtp.log"
 
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.port,)
+
     def prepare(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
 
@@ -93,6 +97,10 @@ class WorkerComponent:
     @property
     def log(self) -> Path:
         return self.dir / f"{self.worker}.log"
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.metrics_port,)
 
     def prepare(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -120,9 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     down.set_defaults(func=cmd_down)
     status = sub.add_parser("status", help="health and pids of the local stack")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--show-token", action="store_true",
+        help="print the API token in the text form (the JSON always has django.api_token)",
+    )
     status.set_defaults(func=cmd_status)
 
-    topics = sub.add_parser("topics", help="the topic catalog (deploy/topics.toml)")
+    topics = sub.add_parser("topics", help="the topic catalog (the declaration's `topics` file)")
     tsub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
     tsub.add_parser("apply", help="create/raise/alter topics to match the catalog").set_defaults(
         func=cmd_topics_apply

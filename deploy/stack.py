@@ -1,9 +1,15 @@
 """The local stack: which components run, in what order, and their state on disk.
 
-State lives in one directory (PIPELINE_HOME): `state.json` (ports and pids) and one folder per
-component with its data and log. `up` is idempotent: it starts what is not running and restarts
-what died. Services the environment points elsewhere (KAFKA_BOOTSTRAP_SERVERS,
-SCHEMA_REGISTRY_URL) are used as they are and never started here.
+State lives in one directory (PIPELINE_HOME): `state.json` (the broker's and registry's ports,
+every area's ports, pids) and one folder per component with its data and log. `up` is idempotent:
+it starts what is not running and restarts what died. Services the environment points elsewhere
+(KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL) are used as they are and never started here.
+
+Isolation: a new home takes the well-known ports when they are free, else free ones, and keeps
+them. Before a component starts, its ports must be free; once it answers, it must be the one this
+home started (`verify()`: the broker's cluster id, the registry's storage id), else `up` stops
+with StartupFailed before anything is applied. `up` and `down` hold a lock in the home, so two
+of them on one home run one after the other.
 """
 
 from __future__ import annotations
@@ -12,22 +18,26 @@ import importlib
 import importlib.util
 import json
 import time
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from deploy.runtime import process
-from deploy.runtime.kafka import KafkaBroker
-from deploy.runtime.ports import free_port
+from deploy.runtime.feedback import Feedback, silent
+from deploy.runtime.kafka import KafkaBroker, broker_answers
+from deploy.runtime.lock import HomeLock
+from deploy.runtime.ports import free_port, port_open
 from deploy.runtime.registry import SchemaRegistryServer
 from schemas.config import ConnectionSettings, external_services, from_env, paths_from_env
-from schemas.errors import PipelineError
+from schemas.errors import PipelineError, ServiceUnavailable
 
 STARTUP_TIMEOUT_S = 120
 INFRASTRUCTURE = {"kafka", "schema-registry"}
 
 
 class StartupFailed(PipelineError):
-    """A component did not become healthy; the message names its log."""
+    """A component did not start, died, or is not this home's; the message names its log and
+    port."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class Stack:
     def __init__(self, home: Path | None = None, ports: Ports | None = None, external=None):
         self.home = Path(home or paths_from_env().home)
         self._state_file = self.home / "state.json"
+        self._lock = HomeLock(self.home / "stack.lock")
         state = self._read_state()
         self.ports = ports or (Ports(**state["ports"]) if "ports" in state else _pick_ports())
         self.external = external_services() if external is None else set(external)
@@ -64,7 +75,10 @@ class Stack:
         """Managed components in start order: broker, registry, then each area's processes.
 
         A component has `name`, `log`, `prepare()`, `process() -> ProcessSpec` and
-        `healthy() -> bool`. Areas contribute theirs through `<area>.stack.components(stack)`.
+        `healthy() -> bool`; optionally `ports` (must be free before it starts), `verify() ->
+        str | None` (why the service answering is not this home's) and `claim()` (mark a
+        service this home just started as its own). Areas contribute theirs through
+        `<area>.stack.components(stack)`.
         """
         managed = []
         if "kafka" not in self.external:
@@ -83,109 +97,214 @@ class Stack:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def up(self, only: set[str] | None = None) -> dict[str, str]:
-        """Start every component (or those named in `only`) that is not running.
+    def locked(self, feedback: Feedback = silent) -> AbstractContextManager:
+        """Hold the home's lock (re-entrant); says once on `feedback` when it must wait."""
+        return self._lock.held(
+            on_wait=lambda holder: feedback(
+                "stack", "waiting", f"for another `pipeline up` or `down` (pid {holder or '?'})"
+            )
+        )
 
-        Returns {name: "started" | "running"}.
-        """
-        self.home.mkdir(parents=True, exist_ok=True)
-        self._write_state(ports=asdict(self.ports))
-        outcome = {}
-        for comp in self.components():
-            if only is not None and comp.name not in only:
-                continue
-            pid = self.pid(comp.name)
-            if process.alive(pid) and comp.healthy():
-                outcome[comp.name] = "running"
-                continue
-            if process.alive(pid):
-                # Started but not healthy yet (e.g. a concurrent `up`): wait rather than respawn.
+    def up(self, only: set[str] | None = None, feedback: Feedback = silent) -> dict[str, str]:
+        """Start every component (or those named in `only`) that is not running, each checked
+        to be this home's. Returns {name: "started" | "running"}."""
+        with self.locked(feedback):
+            self._write_state(ports=asdict(self.ports))
+            outcome = {}
+            for comp in self.components():
+                if only is not None and comp.name not in only:
+                    continue
+                pid = self.pid(comp.name)
+                if process.alive(pid):
+                    # Healthy, or started by a concurrent caller: wait rather than respawn.
+                    self._wait_healthy(comp, pid)
+                    self._check_identity(comp)
+                    feedback(comp.name, "running", f"pid {pid}")
+                    outcome[comp.name] = "running"
+                    continue
+                self.start(comp.name, feedback)
+                outcome[comp.name] = "started"
+            return outcome
+
+    def start(self, name: str, feedback: Feedback = silent) -> int:
+        with self.locked(feedback):
+            comp = self.component(name)
+            feedback(name, "starting")
+            began = time.monotonic()
+            pid = None
+            try:
+                self._require_free_ports(comp)
+                comp.prepare()
+                pid = process.spawn(comp.process())
+                self._set_pid(name, pid)
                 self._wait_healthy(comp, pid)
-                outcome[comp.name] = "running"
-                continue
-            self.start(comp.name)
-            outcome[comp.name] = "started"
-        return outcome
-
-    def start(self, name: str) -> int:
-        comp = self.component(name)
-        comp.prepare()
-        pid = process.spawn(comp.process())
-        self._set_pid(name, pid)
-        self._wait_healthy(comp, pid)
-        return pid
+                self._check_identity(comp)
+            except PipelineError:
+                feedback(name, "failed")
+                if pid is not None:  # ours, but not healthy or not answering on its port
+                    self.stop(name)
+                raise
+            feedback(name, "healthy", f"after {time.monotonic() - began:.1f} s (pid {pid})")
+            return pid
 
     def stop(self, name: str) -> None:
-        process.stop(self.pid(name))
-        self._set_pid(name, None)
+        with self.locked():
+            process.stop(self.pid(name))
+            self._set_pid(name, None)
 
     def kill(self, name: str) -> None:
         """kill -9 a component (reliability tests)."""
         process.kill9(self.pid(name))
 
-    def down(self) -> None:
-        for comp in reversed(self.components()):
-            self.stop(comp.name)
+    def down(self, feedback: Feedback = silent) -> None:
+        with self.locked(feedback):
+            for comp in reversed(self.components()):
+                if not process.alive(self.pid(comp.name)):
+                    self._set_pid(comp.name, None)
+                    feedback(comp.name, "not running")
+                    continue
+                feedback(comp.name, "stopping")
+                began = time.monotonic()
+                self.stop(comp.name)
+                feedback(comp.name, "stopped", f"after {time.monotonic() - began:.1f} s")
 
     # -- inspection -------------------------------------------------------------------------
 
-    def area_ports(self, area: str, wanted: dict[str, int]) -> dict[str, int]:
-        """Ports for an area's services, picked once and kept in `<home>/<area>/ports.json`
-        so that `status` and a restarted stack find the same ones. `wanted` maps each name to
-        its well-known port, used only by the default stack (test stacks run side by side)."""
-        path = self.home / area / "ports.json"
-        try:
-            ports = json.loads(path.read_text())
-        except (OSError, ValueError):
-            ports = {}
+    def area_ports(
+        self, area: str, wanted: dict[str, int], adopt: dict[str, int] | None = None
+    ) -> dict[str, int]:
+        """Ports for an area's services, picked once per home and kept in state.json (under
+        `area_ports`) so that `status` and a restarted stack find the same ones. `wanted` maps
+        each name to its well-known port, taken only by the default stack (test stacks run side
+        by side); `adopt` gives ports a home recorded before they moved into the state.
+
+        Only `up` (holding the home's lock) records new ports; a look from `status` at a home
+        that never ran picks ports without writing them, so it cannot race a running `up`.
+        """
+        state = self._read_state()
+        recorded = state.get("area_ports", {})
+        ports = dict(recorded.get(area) or self._legacy_area_ports(area))
         missing = [name for name in wanted if name not in ports]
-        if missing:
-            default_stack = self.ports == Ports()
-            for name in missing:
-                ports[name] = free_port(wanted[name] if default_stack else None)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(ports, indent=2))
+        if not missing and area in recorded:
+            return ports
+        default_stack = self.ports == Ports()
+        for name in missing:
+            ports[name] = (adopt or {}).get(name) or free_port(
+                wanted[name] if default_stack else None
+            )
+        if self._lock.holding:
+            self._write_state(area_ports={**recorded, area: ports})
+            # Kept for readers of the older per-area file.
+            legacy = self.home / area / "ports.json"
+            legacy.parent.mkdir(parents=True, exist_ok=True)
+            legacy.write_text(json.dumps(ports, indent=2))
         return ports
+
+    def _legacy_area_ports(self, area: str) -> dict[str, int]:
+        try:
+            return dict(json.loads((self.home / area / "ports.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return {}
 
     def pid(self, name: str) -> int | None:
         return self._read_state().get("pids", {}).get(name)
 
-    def status(self) -> dict:
-        components = {}
-        for comp in self.components():
-            pid = self.pid(comp.name)
-            running = process.alive(pid)
-            components[comp.name] = {
-                "healthy": running and comp.healthy(),
-                "pid": pid if running else None,
-            }
+    def describe(self) -> dict:
+        """Addresses of the stack and of what each area declares, without probing anything."""
         report = {
             "home": str(self.home),
             "kafka": {"bootstrap_servers": self.settings.bootstrap_servers},
             "schema_registry": {"url": self.settings.schema_registry_url},
         }
+        if "kafka" not in self.external:
+            report["kafka"]["cluster_id"] = self.kafka.cluster_id()
         for area in _areas():
             report.update(area.status(self))
+        return report
+
+    def status(self) -> dict:
+        """`describe()` plus `components`: {name: {healthy, pid}} for every managed component
+        (with `problem` when the service answering is not this home's), and {healthy, pid:
+        None, external: True} for a broker or registry the environment points at."""
+        components = self._external_status()
+        for comp in self.components():
+            pid = self.pid(comp.name)
+            running = process.alive(pid)
+            entry = {"healthy": running and comp.healthy(), "pid": pid if running else None}
+            problem = entry["healthy"] and _problem(comp)
+            if problem:
+                entry.update(healthy=False, problem=problem)
+            components[comp.name] = entry
+        report = self.describe()
         report["components"] = components
         return report
 
-    # -- state file -------------------------------------------------------------------------
+    def _external_status(self) -> dict:
+        from schemas import registry
+
+        components = {}
+        if "kafka" in self.external:
+            healthy = broker_answers(self.settings.kafka_conf())
+            components["kafka"] = {"healthy": healthy, "pid": None, "external": True}
+        if "registry" in self.external:
+            try:
+                registry.ping(self.settings)
+                healthy = True
+            except ServiceUnavailable:
+                healthy = False
+            components["schema-registry"] = {"healthy": healthy, "pid": None, "external": True}
+        return components
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def _require_free_ports(self, comp) -> None:
+        for port in getattr(comp, "ports", ()):
+            if port_open(port):
+                raise StartupFailed(
+                    f"{comp.name} cannot start: port {port} on 127.0.0.1 is already in use by "
+                    f"a process this home did not start. Stop that process, or (with this "
+                    f"stack down) delete the \"ports\" and \"area_ports\" entries of "
+                    f"{self._state_file} so that `pipeline up` picks free ports. "
+                    f"Log: {comp.log}"
+                )
+
+    def _check_identity(self, comp) -> None:
+        """Stop before anything is applied when the service answering is not this home's."""
+        claim = getattr(comp, "claim", None)
+        if claim is not None:
+            claim()
+        problem = _problem(comp)
+        if problem:
+            raise StartupFailed(
+                f"{comp.name} is not this home's: {problem}. Nothing was applied. Stop the "
+                f"process on port {_port_list(comp)} or give this home other ports. "
+                f"Log: {comp.log}"
+            )
 
     def _wait_healthy(self, comp, pid: int) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if not process.alive(pid):
+                self._set_pid(comp.name, None)
+                taken = [p for p in getattr(comp, "ports", ()) if port_open(p)]
+                because = (
+                    f" (port {', '.join(map(str, taken))} is in use by another process)"
+                    if taken
+                    else ""
+                )
                 raise StartupFailed(
-                    f"{comp.name} exited during startup; see its log: {comp.log}\n"
+                    f"{comp.name} exited during startup{because}; see its log: {comp.log}\n"
                     + _tail(comp.log)
                 )
             if comp.healthy():
                 return
             time.sleep(0.3)
         raise StartupFailed(
-            f"{comp.name} did not become healthy within {STARTUP_TIMEOUT_S}s; "
-            f"see its log: {comp.log}\n" + _tail(comp.log)
+            f"{comp.name} did not become healthy within {STARTUP_TIMEOUT_S}s "
+            f"(port {_port_list(comp)}); see its log: {comp.log}\n" + _tail(comp.log)
         )
+
+    # -- state file -------------------------------------------------------------------------
 
     def _read_state(self) -> dict:
         try:
@@ -224,7 +343,10 @@ def _pick_ports() -> Ports:
 # The product's areas; each may provide `<area>/stack.py` with `components(stack)` and
 # `status(stack)`, which start what the project declares (its relay and web app, workers,
 # stream apps).
-AREAS = ("producer_django", "producer_django.tasks", "streams", "consumers", "consumers.replay")
+AREAS = (
+    "producer_django", "producer_django.tasks", "streams", "consumers", "consumers.replay",
+    "consumers.lineage", "deploy.console",
+)
 
 
 def _areas():
@@ -234,6 +356,15 @@ def _areas():
         if importlib.util.find_spec(area) is not None and importlib.util.find_spec(name):
             modules.append(importlib.import_module(name))
     return modules
+
+
+def _problem(comp) -> str | None:
+    verify = getattr(comp, "verify", None)
+    return verify() if verify is not None else None
+
+
+def _port_list(comp) -> str:
+    return ", ".join(str(p) for p in getattr(comp, "ports", ())) or "-"
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -53,14 +53,14 @@ class TopicSpec:
 
 def project_catalog(project=None) -> list[TopicSpec]:
     """The project's topic catalog plus the retry and dead-letter topics of its workers and
-    stream apps (a catalog entry of the same name wins)."""
+    stream apps, and the topic of each task queue (a catalog entry of the same name wins)."""
     from schemas import project as projects
 
     project = project or projects.current()
     specs = load_catalog(project.topics)
     defaults = _defaults(project.topics)
     named = {s.name for s in specs}
-    derived = []
+    derived = [projects.task_topic(q) for q in project.task_queues]
     for worker in project.workers.values():
         derived += [f"{worker.group}.retry.{n}" for n in range(1, RETRY_TOPICS_PER_WORKER + 1)]
         derived.append(f"{worker.group}.dlq")

@@ -2,14 +2,14 @@
 
 The relay runs when the declaration names `django_settings`, the web server when it also names
 `web`. Both run with the stack's connection settings and the project's Django settings, and keep
-their state under `<home>/django`: the chosen port, the dev user's API token (when the project
-uses DRF's token auth) and admin password, logs, the relay heartbeat.
+their state under `<home>/django`: the dev user's API token (when the project uses DRF's token
+auth) and admin password, logs, the relay heartbeat. The web port is picked once per home with
+the stack's other ports (`Stack.area_ports`) and also written to `<home>/django/port`.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from deploy.runtime.ports import free_port
 from deploy.runtime.process import ProcessSpec
 from schemas import project as projects
 from schemas.config import ConnectionSettings, LocalPaths, database_url, paths_from_env
@@ -37,7 +38,8 @@ def components(stack) -> list:
     if not project.django_settings:
         return []
     if project.web:
-        return [DjangoServer(stack.settings, stack.home), OutboxRelay(stack.settings, stack.home)]
+        server = DjangoServer(stack.settings, stack.home, port=web_port(stack))
+        return [server, OutboxRelay(stack.settings, stack.home)]
     # Without a web server to prepare the database, the relay migrates it before it starts.
     return [OutboxRelay(stack.settings, stack.home, migrate=True)]
 
@@ -45,7 +47,7 @@ def components(stack) -> list:
 def status(stack) -> dict:
     if not projects.current().web:
         return {}
-    server = DjangoServer(stack.settings, stack.home)
+    server = DjangoServer(stack.settings, stack.home, port=web_port(stack))
     return {
         "django": {
             "url": server.url,
@@ -55,6 +57,14 @@ def status(stack) -> dict:
             "admin_password_file": str(server.password_file),
         }
     }
+
+
+def web_port(stack) -> int:
+    """The home's web port: the well-known one for the default stack when free, else a free
+    one; a home that recorded one in `<home>/django/port` keeps it."""
+    recorded = DjangoServer(stack.settings, stack.home).port
+    adopt = {"web": recorded} if recorded else None
+    return stack.area_ports("django", {"web": PREFERRED_PORT}, adopt=adopt)["web"]
 
 
 def django_env(settings: ConnectionSettings, home: Path) -> dict[str, str]:
@@ -116,6 +126,10 @@ class DjangoServer:
     def url(self) -> str | None:
         return f"http://127.0.0.1:{self.port}" if self.port else None
 
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.port,) if self.port else ()
+
     def api_token(self) -> str | None:
         try:
             return self.token_file.read_text().strip() or None
@@ -125,7 +139,7 @@ class DjangoServer:
     def prepare(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         if self.port is None:
-            self._port = _free_port(PREFERRED_PORT)
+            self._port = free_port(PREFERRED_PORT)
         (self.dir / "port").write_text(str(self.port))
         run_manage(
             self.settings, self.home, self.dir / "setup.log",
@@ -204,12 +218,3 @@ def run_manage(settings: ConnectionSettings, home: Path, log: Path, *args: str) 
     if done.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         raise SetupFailed(f"manage.py {args[0]} failed; see {log}\n{tail}")
-
-
-def _free_port(preferred: int) -> int:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", preferred))
-        except OSError:
-            sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

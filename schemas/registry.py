@@ -2,6 +2,10 @@
 
 Every subject is set to BACKWARD_TRANSITIVE. `check` asks the registry for its verdict against
 every registered version and uses `schemas.compat` to name the offending field.
+
+Registration is idempotent and safe to run concurrently (two `pipeline up`, two test sessions on
+one registry): a 409 "already exists" from a racing writer counts as success once the registry
+shows the state we asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from schemas.errors import CompatibilityError, ServiceUnavailable
 
 COMPATIBILITY = "BACKWARD_TRANSITIVE"
 _SUBJECT_NOT_FOUND = 40401
+_CONFLICT = 409
 
 
 def connect(settings: ConnectionSettings, *, check: bool = True) -> SchemaRegistryClient:
@@ -70,10 +75,33 @@ def register_all(client: SchemaRegistryClient, event_types=None) -> list[tuple[s
         report = check_one(client, spec.subject, spec.schema_str())
         if not report.ok:
             raise CompatibilityError(_describe(report))
-        client.set_compatibility(spec.subject, COMPATIBILITY)
-        schema_id = client.register_schema(spec.subject, Schema(spec.schema_str(), "AVRO"))
+        set_compatibility(client, spec.subject)
+        schema_id = register(client, spec.subject, Schema(spec.schema_str(), "AVRO"))
         results.append((spec.subject, schema_id))
     return results
+
+
+def set_compatibility(client: SchemaRegistryClient, subject: str) -> None:
+    """Set the subject's level to COMPATIBILITY; a concurrent writer's 409 counts as done when
+    the level it left is ours (Apicurio answers 409 when two writers create the rule at once)."""
+    try:
+        client.set_compatibility(subject, COMPATIBILITY)
+    except SchemaRegistryError as exc:
+        if exc.http_status_code != _CONFLICT:
+            raise
+        if client.get_compatibility(subject) != COMPATIBILITY:
+            client.set_compatibility(subject, COMPATIBILITY)  # the rule exists now: an update
+
+
+def register(client: SchemaRegistryClient, subject: str, schema: Schema) -> int:
+    """Register `schema` under `subject` and return its id; a 409 from a concurrent writer that
+    registered the same schema first returns that schema's id."""
+    try:
+        return client.register_schema(subject, schema)
+    except SchemaRegistryError as exc:
+        if exc.http_status_code != _CONFLICT:
+            raise
+        return client.lookup_schema(subject, schema).schema_id
 
 
 def check_all(

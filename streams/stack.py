@@ -1,9 +1,9 @@
 """The streams' part of the local stack: one faust worker process per declared app
 (`streams-<name>`, see [tool.event-pipeline.streams]).
 
-Web ports are picked once per PIPELINE_HOME and kept in `<home>/streams/ports.json`, so
-`status` and a restarted stack find the same ones. Each worker keeps its table state in
-`<home>/streams/<app>/data`.
+Web ports are picked once per PIPELINE_HOME and kept in the stack's state
+(`Stack.area_ports`), so `status` and a restarted stack find the same ones. Each worker keeps
+its table state in `<home>/streams/<app>/data`.
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ class StreamWorker:
     @property
     def url(self) -> str:
         return f"http://{WEB_HOST}:{self.web_port}"
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.web_port,)
 
     def prepare(self) -> None:
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
