@@ -12,7 +12,7 @@ from schemas.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
-# Same as the catalog (deploy/topics.toml): retry topics keep a week, dead letters forever.
+# Same as the topic catalog: retry topics keep a week, dead letters forever.
 _RETRY_TOPIC_RETENTION_MS = "604800000"
 _DLQ_RETENTION_MS = "-1"
 
@@ -20,7 +20,7 @@ _DLQ_RETENTION_MS = "-1"
 def ensure_topics(settings: ConnectionSettings, names: list[str], partitions: int = 3) -> None:
     """Create the group's retry and dead-letter topics if missing (idempotent).
 
-    The default groups' topics are also in the catalog (deploy/topics.toml); a fresh group
+    The declared groups' topics are also applied with the catalog; a fresh group
     (e.g. a replay) gets its own here.
     """
     admin = AdminClient(settings.kafka_conf())
