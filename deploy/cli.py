@@ -244,11 +244,13 @@ def _stack():
 
 
 def cmd_up(args) -> int:
-    from deploy import bootstrap
+    from deploy import bootstrap, preflight
     from deploy.runtime import feedback, summary
     from deploy.stack import INFRASTRUCTURE
+    from schemas import project
 
     _require_stack_extras()
+    preflight.check(project.current())
     stack = _stack()
     progress = feedback.for_stream(sys.stdout)
     try:

@@ -162,3 +162,19 @@ def test_the_repository_declares_the_shop():
     assert set(shop.workers) == {"notifications", "search", "cache"}
     assert set(shop.streams) == {"fanout", "inventory"}
     assert "shop.orders" in catalog.topics()
+
+
+def test_up_names_a_declared_module_that_does_not_exist(tmp_path):
+    from deploy import preflight
+
+    loaded = project.load(_project(tmp_path, """
+        [tool.event-pipeline.workers]
+        invoices = "billing.handlers:InvoiceMailer"
+        shop = "consumers.shop.search:SearchIndexer"
+    """))
+    with pytest.raises(project.ProjectError, match="`workers.invoices`.*'billing.handlers'"):
+        preflight.check(loaded)
+    (tmp_path / "billing").mkdir()
+    (tmp_path / "billing" / "__init__.py").write_text("")
+    (tmp_path / "billing" / "handlers.py").write_text("")
+    assert preflight.missing_modules(loaded) == []
