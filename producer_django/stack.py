@@ -155,7 +155,10 @@ class DjangoServer:
             "--timeout", "60", "--graceful-timeout", "10",
             "--no-control-socket",
         ]
-        return ProcessSpec(argv=argv, log=self.log, env=django_env(self.settings, self.home))
+        # /health/ reports "degraded" when the relay's heartbeat (OutboxRelay) goes stale.
+        env = {**django_env(self.settings, self.home),
+               "PIPELINE_RELAY_HEARTBEAT_FILE": str(self.dir / "relay.heartbeat")}
+        return ProcessSpec(argv=argv, log=self.log, env=env)
 
     def healthy(self) -> bool:
         if not self.url:

@@ -6,6 +6,8 @@ from producer_django.shop.errors import Conflict
 
 
 def register(email: str, name: str) -> Customer:
+    """A new customer and its UserRegistered event; Conflict when the e-mail (in any case) is
+    taken."""
     try:
         with transaction.atomic():
             customer = Customer.objects.create(email=email, name=name)
@@ -14,5 +16,5 @@ def register(email: str, name: str) -> Customer:
                 {"user_id": str(customer.id), "email": customer.email, "name": customer.name},
             )
     except IntegrityError as exc:
-        raise Conflict(f"a user with email {email!r} already exists") from exc
+        raise Conflict(f"email: a user with email {email!r} already exists") from exc
     return customer

@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
-from producer_django.catalog.models import Product
+from producer_django.catalog.models import MAX_PRICE_CENTS, SKU_PATTERN, Product
+from producer_django.inventory.models import MAX_ON_HAND
 
 
 class ProductCreateSerializer(serializers.ModelSerializer):
-    stock = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
-    price_cents = serializers.IntegerField(min_value=0, max_value=2**62)
-    sku = serializers.RegexField(r"^[A-Za-z0-9._:-]{1,64}$", max_length=64)
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_ON_HAND)
+    price_cents = serializers.IntegerField(min_value=0, max_value=MAX_PRICE_CENTS)
+    sku = serializers.RegexField(SKU_PATTERN, max_length=64)
 
     class Meta:
         model = Product
@@ -16,4 +17,13 @@ class ProductCreateSerializer(serializers.ModelSerializer):
 
 
 class PriceChangeSerializer(serializers.Serializer):
-    price_cents = serializers.IntegerField(min_value=0, max_value=2**62)
+    price_cents = serializers.IntegerField(min_value=0, max_value=MAX_PRICE_CENTS)
+
+
+class ProductSerializer(serializers.Serializer):
+    """The body of GET /api/products/<sku>/ (catalog.services.product_view)."""
+
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    price_cents = serializers.IntegerField()
+    stock = serializers.IntegerField()

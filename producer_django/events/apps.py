@@ -15,5 +15,6 @@ class EventsConfig(AppConfig):
         from producer_django.events import conf
 
         checks.register(event_checks.check_settings, "events")
+        checks.register(event_checks.check_middleware, "events")
         setting_changed.connect(conf.forget, dispatch_uid="events.conf.forget")
         checks.register(event_checks.check_database, checks.Tags.database)

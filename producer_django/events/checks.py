@@ -1,10 +1,17 @@
-"""System checks: settings (events.E001-E004) and the database (events.W001)."""
+"""System checks: settings (events.E001-E004), middleware paths (events.E005) and the
+database (events.W001)."""
 
 from __future__ import annotations
 
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from producer_django.events import conf
+
+PACKAGE = "producer_django."
+CORRELATION_MIDDLEWARE = "producer_django.events.context.CorrelationMiddleware"
+# Paths a reader of older docs may have copied, relative to the package.
+_SHORT_PREFIXES = ("events.",)
 
 _IDS = {"unknown": "events.E001", "type": "events.E002", "value": "events.E003"}
 SUPPORTED_VENDORS = ("postgresql", "sqlite")
@@ -26,6 +33,37 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="events.E004",
             )
         )
+    return errors
+
+
+def check_middleware(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    from django.conf import settings
+
+    return middleware_problems(getattr(settings, "MIDDLEWARE", None) or [])
+
+
+def middleware_problems(middleware) -> list[checks.CheckMessage]:
+    """A MIDDLEWARE entry of this package that does not import fails the first request with a
+    ModuleNotFoundError; name it at `manage.py check` instead."""
+    errors = []
+    for path in middleware:
+        if not isinstance(path, str):
+            continue
+        ours = path.startswith(PACKAGE) or path.startswith(_SHORT_PREFIXES)
+        if not ours:
+            continue
+        try:
+            import_string(path)
+        except ImportError as exc:
+            errors.append(
+                checks.Error(
+                    f"MIDDLEWARE entry {path!r} does not import: {exc}",
+                    hint=f"Use the full dotted path; the correlation middleware is "
+                    f"{CORRELATION_MIDDLEWARE!r}.",
+                    obj=path,
+                    id="events.E005",
+                )
+            )
     return errors
 
 

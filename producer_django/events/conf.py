@@ -6,6 +6,7 @@ error naming the key (system check events.E001/E002 at startup, ConfigError at c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,14 @@ DEFAULTS: dict[str, Any] = {
     "CLEANUP_INTERVAL_S": 60.0,
     # The health check reports "degraded" when the oldest pending row is older than this.
     "HEALTH_MAX_PENDING_AGE_S": 300.0,
+    # The file `relay_outbox --heartbeat FILE` touches; the health check reports "degraded" when
+    # it is missing or older than RELAY_HEARTBEAT_MAX_AGE_S. None: the environment's
+    # PIPELINE_RELAY_HEARTBEAT_FILE (the local stack sets it), else not checked; "": not checked.
+    "RELAY_HEARTBEAT_FILE": None,
+    "RELAY_HEARTBEAT_MAX_AGE_S": 15.0,
 }
+
+HEARTBEAT_ENV = "PIPELINE_RELAY_HEARTBEAT_FILE"
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "PRODUCER_NAME": (str,),
@@ -48,6 +56,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "RETENTION_S": (int, float),
     "CLEANUP_INTERVAL_S": (int, float),
     "HEALTH_MAX_PENDING_AGE_S": (int, float),
+    "RELAY_HEARTBEAT_FILE": (str, type(None)),
+    "RELAY_HEARTBEAT_MAX_AGE_S": (int, float),
 }
 
 RELAY_OWNED_KAFKA_KEYS = frozenset(
@@ -160,3 +170,16 @@ def connection_settings(conf: Mapping[str, Any] | None = None) -> ConnectionSett
         schema_registry_url=conf["SCHEMA_REGISTRY_URL"] or env.schema_registry_url,
         kafka_extra={**env.kafka_extra, **conf["PRODUCER_CONFIG"]},
     )
+
+
+def relay_heartbeat_file(
+    conf: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The relay heartbeat the health check reads: RELAY_HEARTBEAT_FILE, else the environment's
+    PIPELINE_RELAY_HEARTBEAT_FILE; None when neither names one."""
+    conf = conf or pipeline_settings()
+    configured = conf["RELAY_HEARTBEAT_FILE"]
+    if configured is not None:
+        return configured or None
+    env = os.environ if environ is None else environ
+    return env.get(HEARTBEAT_ENV) or None

@@ -1,5 +1,9 @@
 from django.db import models
 
+# On-hand stock travels as an Avro int (StockAdjusted.delta, InventoryLevel.on_hand): product
+# creation, adjustments and cancellations all keep it at or below this.
+MAX_ON_HAND = 2**31 - 1
+
 
 class StockLevel(models.Model):
     product = models.OneToOneField(

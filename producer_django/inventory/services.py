@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from django.db import transaction
 
 from producer_django.events.publish import publish
-from producer_django.inventory.models import StockLevel
+from producer_django.inventory.models import MAX_ON_HAND, StockLevel
 from producer_django.shop.cache import forget_on_commit, product_key
 from producer_django.shop.errors import Conflict
 
@@ -38,6 +38,14 @@ def take(levels: Mapping[str, StockLevel], wanted: Mapping[str, int]) -> None:
 
 
 def give_back(levels: Mapping[str, StockLevel], returned: Mapping[str, int]) -> None:
+    """Increment stock for a cancelled order, or raise Conflict naming every sku at its cap."""
+    full = [
+        f"{sku}: {levels[sku].on_hand} on hand + {qty} returned"
+        for sku, qty in sorted(returned.items())
+        if levels[sku].on_hand + qty > MAX_ON_HAND
+    ]
+    if full:
+        raise Conflict(f"stock would pass the maximum of {MAX_ON_HAND}: " + "; ".join(full))
     for sku, qty in returned.items():
         _change(levels[sku], qty)
 
@@ -49,6 +57,11 @@ def adjust(sku: str, delta: int, reason: str) -> StockLevel:
         if level.on_hand + delta < 0:
             raise Conflict(
                 f"not enough stock: {sku} has {level.on_hand} on hand, cannot remove {-delta}"
+            )
+        if level.on_hand + delta > MAX_ON_HAND:
+            raise Conflict(
+                f"stock would pass the maximum of {MAX_ON_HAND} (the cap product creation "
+                f"enforces): {sku} has {level.on_hand} on hand, cannot add delta {delta}"
             )
         _change(level, delta)
         publish("StockAdjusted", {"sku": sku, "delta": delta, "reason": reason})

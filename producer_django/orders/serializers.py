@@ -1,12 +1,15 @@
 from rest_framework import serializers
 
 from producer_django.accounts.models import Customer
-from producer_django.catalog.models import Product
+from producer_django.catalog.models import SKU_PATTERN, Product
+from producer_django.orders.models import Order
+
+MAX_LINE_QUANTITY = 10_000
 
 
 class LineSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    sku = serializers.RegexField(SKU_PATTERN, max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
 
 class PlaceOrderSerializer(serializers.Serializer):
@@ -35,3 +38,21 @@ class ShipSerializer(serializers.Serializer):
 
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, default="cancelled by customer")
+
+
+class OrderLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price_cents = serializers.IntegerField()
+
+
+class OrderSerializer(serializers.Serializer):
+    """The body of GET /api/orders/<id>/ and of the order endpoints (orders.services.order_view)."""
+
+    order_id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Order.STATUSES)
+    total_cents = serializers.IntegerField()
+    lines = OrderLineSerializer(many=True)
+    carrier = serializers.CharField(allow_null=True)
+    tracking_number = serializers.CharField(allow_null=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 from django.db import transaction
+from rest_framework.exceptions import ValidationError
 
 from producer_django.accounts.models import Customer
-from producer_django.catalog.models import Product
+from producer_django.catalog.models import MAX_TOTAL_CENTS, Product
 from producer_django.events.publish import publish
 from producer_django.inventory import services as inventory
 from producer_django.orders.models import Order, OrderLine
@@ -22,8 +23,12 @@ def place_order(customer: Customer, lines: list[dict]) -> Order:
     with transaction.atomic():
         levels = inventory.lock_levels(wanted)
         prices = dict(Product.objects.filter(sku__in=wanted).values_list("sku", "price_cents"))
-        inventory.take(levels, wanted)
         total = sum(prices[sku] * qty for sku, qty in wanted.items())
+        if total > MAX_TOTAL_CENTS:
+            raise ValidationError(
+                {"lines": [f"the order total {total} cents passes the maximum {MAX_TOTAL_CENTS}"]}
+            )
+        inventory.take(levels, wanted)
         order = Order.objects.create(customer=customer, total_cents=total)
         OrderLine.objects.bulk_create(
             OrderLine(order=order, product_id=sku, quantity=qty, unit_price_cents=prices[sku])

@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 
 from django.db import connection
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from producer_django.shop.openapi import api_errors
 
 TABLE = "search_index"
 LIMIT = 20
@@ -40,6 +44,20 @@ def search(q: str) -> list[dict]:
     return [{"document_id": r[0], "kind": r[1], "title": r[2]} for r in rows]
 
 
+class SearchHit(serializers.Serializer):
+    document_id = serializers.CharField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+
+
 class Search(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="Words to find (any text).")],
+        responses={
+            200: inline_serializer("SearchResults", {"results": SearchHit(many=True)}),
+            **api_errors(),
+        },
+        summary=f"Full-text search over the search index (at most {LIMIT} hits)",
+    )
     def get(self, request):
         return Response({"results": search(request.query_params.get("q", ""))})

@@ -153,3 +153,114 @@ def test_health_and_status_report_the_server_and_dev_token(shop, stack):
     assert health.status_code == 200
     assert set(health.json()["outbox"]) == {"backlog", "oldest_pending_age_s", "failing",
                                             "last_error"}
+
+
+def test_an_email_in_another_case_is_the_same_account(shop, prefix):
+    first = shop.post("/api/users/", {"email": f"{prefix}@Example.com", "name": "Ada"})
+    assert first.status_code == 201, first.text
+    assert first.json()["email"] == f"{prefix}@example.com"
+    before = shop.outbox_rows()
+    again = shop.post("/api/users/", {"email": f"{prefix.upper()}@EXAMPLE.COM", "name": "Ada"})
+    assert again.status_code == 409, again.text
+    assert "email" in again.json()["detail"]
+    assert shop.outbox_rows() == before
+
+
+def test_stock_adjustments_respect_the_cap_product_creation_enforces(shop, prefix):
+    cap = 2**31 - 1
+    sku = f"{prefix}-full"
+    over = shop.post("/api/products/", {"sku": sku, "name": "Jar", "price_cents": 1,
+                                        "stock": cap + 1})
+    assert over.status_code == 400 and "stock" in over.json()
+    assert shop.post("/api/products/", {"sku": sku, "name": "Jar", "price_cents": 1,
+                                        "stock": cap - 1}).status_code == 201
+    user = shop.post("/api/users/", {"email": f"{prefix}@example.com", "name": "D"}).json()
+    order = shop.post("/api/orders/", {"user_id": user["user_id"],
+                                       "lines": [{"sku": sku, "quantity": 2}]}).json()
+    assert shop.post(f"/api/inventory/{sku}/adjust/", {"delta": 3, "reason": "x"}).json() == {
+        "sku": sku, "on_hand": cap}
+    before = shop.outbox_rows()
+    for delta in (1, cap):
+        r = shop.post(f"/api/inventory/{sku}/adjust/", {"delta": delta, "reason": "restock"})
+        assert r.status_code == 409, r.text
+        assert f"maximum of {cap}" in r.json()["detail"]
+    r = shop.post(f"/api/inventory/{sku}/adjust/", {"delta": cap + 1, "reason": "restock"})
+    assert r.status_code == 400 and "delta" in r.json()
+    # Giving an order's stock back may not pass the cap either.
+    r = shop.post(f"/api/orders/{order['order_id']}/cancel/", {})
+    assert r.status_code == 409 and f"maximum of {cap}" in r.json()["detail"]
+    assert shop.outbox_rows() == before
+    assert shop.http.get(f"/api/products/{sku}/").json()["stock"] == cap
+
+
+def test_an_order_total_past_the_long_range_is_a_field_error(shop, prefix):
+    sku = f"{prefix}-gold"
+    assert shop.post("/api/products/", {"sku": sku, "name": "Gold", "price_cents": 2**62,
+                                        "stock": 5}).status_code == 201
+    user = shop.post("/api/users/", {"email": f"{prefix}@example.com", "name": "E"}).json()
+    before = shop.outbox_rows()
+    r = shop.post("/api/orders/", {"user_id": user["user_id"],
+                                   "lines": [{"sku": sku, "quantity": 2}]})
+    assert r.status_code == 400 and "lines" in r.json(), r.text
+    assert shop.outbox_rows() == before
+    assert shop.http.get(f"/api/products/{sku}/").json()["stock"] == 5
+
+
+def test_every_api_404_is_json(shop, prefix):
+    before = shop.outbox_rows()
+    calls = [
+        ("GET", "/api/orders/not-a-uuid/", None, "no order 'not-a-uuid'"),
+        ("POST", "/api/orders/not-a-uuid/ship/", {"carrier": "DHL", "tracking_number": "1"},
+         "no order"),
+        ("POST", "/api/orders/12345/cancel/", {}, "no order"),
+        ("GET", f"/api/orders/{uuid.uuid4()}/", None, "no order"),
+        ("GET", "/api/products/not a sku!/", None, "no product"),
+        ("POST", "/api/inventory/not%20a%20sku/adjust/", {"delta": 1, "reason": "x"}, "no product"),
+        ("GET", "/api/no-such-endpoint/", None, "no API endpoint"),
+        ("POST", "/api/products/a/b/", {}, "no API endpoint"),
+    ]
+    for method, path, body, needle in calls:
+        r = shop.http.request(method, path, json=body)
+        assert r.status_code == 404, (path, r.text)
+        assert r.headers["content-type"] == "application/json", (path, r.headers)
+        assert needle in r.json()["detail"], (path, r.text)
+    assert shop.outbox_rows() == before
+
+
+def test_the_openapi_schema_describes_every_endpoint_and_its_errors(shop):
+    r = shop.http.get("/api/schema/", headers={"Authorization": ""})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(
+        "application/vnd.oai.openapi+json")
+    schema = r.json()
+    assert schema["openapi"].startswith("3.")
+    ops = {(m.upper(), p): op for p, item in schema["paths"].items() for m, op in item.items()}
+    writes = {
+        ("POST", "/api/users/"): {"201", "400", "401", "409"},
+        ("POST", "/api/products/"): {"201", "400", "401", "409"},
+        ("PATCH", "/api/products/{sku}/"): {"200", "400", "401", "404"},
+        ("POST", "/api/orders/"): {"201", "400", "401", "409"},
+        ("POST", "/api/orders/{order_id}/ship/"): {"200", "400", "401", "404", "409"},
+        ("POST", "/api/orders/{order_id}/cancel/"): {"200", "400", "401", "404", "409"},
+        ("POST", "/api/inventory/{sku}/adjust/"): {"200", "400", "401", "404", "409"},
+    }
+    reads = {
+        ("GET", "/api/products/{sku}/"): {"200", "401", "404"},
+        ("GET", "/api/orders/{order_id}/"): {"200", "401", "404"},
+        ("GET", "/api/search/"): {"200", "401"},
+        ("GET", "/health/"): {"200", "503"},
+    }
+    assert set(ops) == set(writes) | set(reads)
+    for key, codes in {**writes, **reads}.items():
+        assert set(ops[key]["responses"]) == codes, key
+        for code in codes:
+            assert "application/json" in ops[key]["responses"][code]["content"], (key, code)
+    for key in writes:
+        body = ops[key]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert body.startswith("#/components/schemas/"), key
+        field_errors = ops[key]["responses"]["400"]["content"]["application/json"]["schema"]
+        named = set(field_errors["oneOf"][0]["properties"]) - {"non_field_errors"}
+        request_fields = schema["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]
+        assert named == set(request_fields), key
+    assert "tokenAuth" in schema["components"]["securitySchemes"]
+    yaml_form = shop.http.get("/api/schema/", params={"format": "yaml"})
+    assert yaml_form.status_code == 200 and yaml_form.text.startswith("openapi: 3.")
