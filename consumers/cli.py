@@ -11,6 +11,8 @@ def add_commands(subparsers) -> None:
         "worker", help="run a consumer-group worker in the foreground (SIGTERM stops it cleanly)"
     )
     worker.add_argument("name", help="a worker declared under [tool.event-pipeline.workers]")
+    worker.add_argument("--queue", metavar="Q",
+                        help="with `tasks`: the tasks worker of queue Q (= the worker tasks-Q)")
     worker.add_argument("--group", help="consumer group (default: worker-<name>)")
     worker.add_argument("--topics", help="comma-separated topics (default: the handler's)")
     worker.add_argument("--retry-delays", default=None,
@@ -59,6 +61,23 @@ def _settings(args):
     return connections.settings(args)
 
 
+def _tasks_worker_of(name: str, queue: str) -> str:
+    """Celery's `worker -Q mail`: the tasks worker of one queue (`tasks-<queue>` when several
+    queues are declared, `tasks` when there is one)."""
+    from schemas import project
+    from schemas.errors import ConfigError
+
+    declared = project.current()
+    if name != "tasks":
+        raise ConfigError(f"--queue goes with `pipeline worker tasks`, not `{name}`")
+    if queue not in declared.task_queues:
+        raise ConfigError(
+            f"no task queue {queue!r}; declared queues: "
+            f"{', '.join(declared.task_queues) or '(none: declare `tasks` first)'}"
+        )
+    return "tasks" if len(declared.task_queues) == 1 else f"tasks-{queue}"
+
+
 def cmd_worker(args) -> int:
     import logging
 
@@ -67,6 +86,8 @@ def cmd_worker(args) -> int:
 
     # The worker's own progress at INFO; other libraries stay at the CLI's level.
     logging.getLogger("consumers").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    if args.queue:
+        args.name = _tasks_worker_of(args.name, args.queue)
     settings = _settings(args)
     changes = {}
     if args.retry_delays is not None:

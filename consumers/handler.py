@@ -25,7 +25,9 @@ from typing import Protocol
 
 from consumers.db import Transaction
 from consumers.message import Event
-from schemas.errors import PipelineError
+
+# PermanentFailure lives in schemas.errors so that handlers of every area raise the same class.
+from schemas.errors import PermanentFailure  # noqa: F401
 
 
 class WorkerContext(Protocol):
@@ -52,5 +54,4 @@ class Handler(Protocol):
     def close(self) -> None: ...
 
 
-class PermanentFailure(PipelineError):
-    """The event can never be handled as it is (bad template, bad params): dead-letter it now."""
+__all__ = ["Handler", "PermanentFailure", "WorkerContext"]

@@ -94,10 +94,13 @@ def group_for(name: str) -> str:
 
 
 class _Context:
-    def __init__(self, name: str, options: WorkerOptions, database: Database):
+    def __init__(self, name: str, options: WorkerOptions, database: Database,
+                 metrics: WorkerMetrics | None = None):
         self.name = name
         self.options = options
         self.database = database
+        # A handler may register its own collectors in `metrics.registry` (served on /metrics).
+        self.metrics = metrics
 
 
 class Worker:
@@ -181,7 +184,7 @@ class Worker:
         self._deserializer = EventDeserializer(client)
         self.database.connect()
         self.inbox.create()
-        self.handler.open(_Context(self.name, self.options, self.database))
+        self.handler.open(_Context(self.name, self.options, self.database, self.metrics))
         ensure_topics(self.settings, routing.group_topics(self.group_id, len(self.retry_topics)))
         self._producer = Producer(
             self.settings.kafka_conf(
@@ -380,12 +383,16 @@ class Worker:
         return "handled"
 
     def _apply_external(self, event: Event, pending: list) -> str:
+        # A handler with `claims_inbox = True` records the event id in the inbox itself, in
+        # the transaction of its own effect (e.g. the tasks worker's Django transaction).
+        own_inbox = getattr(self.handler, "claims_inbox", False)
         try:
-            if self.inbox.seen(event.event_id):
+            if not own_inbox and self.inbox.seen(event.event_id):
                 return "duplicate"
             self.handler.handle(event, None)
-            # Recorded at once: only a crash before this line can repeat the effect.
-            self.inbox.record(event.event_id, event.event_type, int(time.time() * 1000))
+            if not own_inbox:
+                # Recorded at once: only a crash before this line can repeat the effect.
+                self.inbox.record(event.event_id, event.event_type, int(time.time() * 1000))
         except Exception as exc:
             self._failed(event, exc, pending)
             return "failed"

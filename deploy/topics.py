@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -160,7 +160,35 @@ def describe_cluster(admin: AdminClient, settings: ConnectionSettings):
         ) from exc
 
 
-def plan(settings: ConnectionSettings, specs: list[TopicSpec]) -> list[TopicPlan]:
+def for_replication(specs: list[TopicSpec], replication_factor: int | None) -> list[TopicSpec]:
+    """The catalog on a cluster of a known shape (the local stack's: min(3, brokers)): every
+    topic gets that replication factor, and `min.insync.replicas` 2 at 3 replicas unless the
+    topic's `config` names its own. None: the catalog's own replication factors."""
+    if replication_factor is None:
+        return specs
+    shaped = []
+    for spec in specs:
+        extra = dict(spec.extra_config)
+        if replication_factor >= 3:
+            extra.setdefault("min.insync.replicas", 2)
+        shaped.append(replace(spec, replication_factor=replication_factor, extra_config=extra))
+    return shaped
+
+
+def _replication(settings: ConnectionSettings, replication_factor: int | None) -> int | None:
+    if replication_factor is not None:
+        return replication_factor
+    from deploy.runtime.cluster import local_replication_factor
+
+    return local_replication_factor(settings.bootstrap_servers)
+
+
+def plan(
+    settings: ConnectionSettings, specs: list[TopicSpec], replication_factor: int | None = None
+) -> list[TopicPlan]:
+    """`replication_factor`: the cluster's shape (see `for_replication`); None: the local
+    stack's when `settings` point at it, else the catalog's."""
+    specs = for_replication(specs, _replication(settings, replication_factor))
     admin = AdminClient(settings.kafka_conf())
     metadata = describe_cluster(admin, settings)
     existing = {name: t for name, t in metadata.topics.items()}
@@ -213,12 +241,17 @@ def plan(settings: ConnectionSettings, specs: list[TopicSpec]) -> list[TopicPlan
     return plans
 
 
-def apply(settings: ConnectionSettings, specs: list[TopicSpec]) -> list[TopicPlan]:
+def apply(
+    settings: ConnectionSettings, specs: list[TopicSpec], replication_factor: int | None = None
+) -> list[TopicPlan]:
     """Bring the cluster in line with the catalog. Raises if any change is refused.
 
     Refusals are checked before anything is changed, so a refused run changes nothing.
+    `replication_factor` as for `plan`.
     """
-    plans = plan(settings, specs)
+    rf = _replication(settings, replication_factor)
+    specs = for_replication(specs, rf)
+    plans = plan(settings, specs, rf)
     admin = AdminClient(settings.kafka_conf())
     refused = [p for p in plans if p.action == "refused"]
     if refused:
@@ -256,16 +289,16 @@ def apply(settings: ConnectionSettings, specs: list[TopicSpec]) -> list[TopicPla
     if alters:
         _wait_all(admin.incremental_alter_configs(alters))
     if creates or grows or alters:
-        _wait_until_visible(settings, specs)
+        _wait_until_visible(settings, specs, rf)
     return plans
 
 
-def _wait_until_visible(settings: ConnectionSettings, specs: list[TopicSpec]) -> None:
+def _wait_until_visible(settings: ConnectionSettings, specs: list[TopicSpec], rf) -> None:
     """Return once the broker's metadata shows every change, so that a `list` or a client
     started right after `apply` sees the new topics, partitions and configs."""
     deadline = time.monotonic() + CONVERGE_TIMEOUT_S
     while True:
-        pending = [p.name for p in plan(settings, specs) if p.action != "ok"]
+        pending = [p.name for p in plan(settings, specs, rf) if p.action != "ok"]
         if not pending:
             return
         if time.monotonic() > deadline:

@@ -3,7 +3,9 @@
 Built from the project declaration (`schemas.project`): the `.avsc` files of its `schemas`
 folders (one record per file: the record's short name is the event name, its namespace comes
 from the file) and the `events = { Name = "key_field" }` of each topic in its topic catalog.
-Every record carries the same metadata fields (METADATA_FIELDS).
+Every record carries the same metadata fields (METADATA_FIELDS). A project that uses background
+tasks also gets the built-in TaskRequested event (`schemas/builtin`) on its first queue's topic,
+and the topic of every queue (`task_topics`).
 """
 
 from __future__ import annotations
@@ -83,8 +85,10 @@ class EventType:
 class Catalog:
     """The events of one project, by name."""
 
-    def __init__(self, event_types: Iterable[EventType]):
+    def __init__(self, event_types: Iterable[EventType], task_topics: Iterable[str] = ()):
         self.event_types: dict[str, EventType] = {e.name: e for e in event_types}
+        # Every task queue's topic; TaskRequested's own `topic` is the first queue's.
+        self.task_topics: tuple[str, ...] = tuple(task_topics)
 
     def event_type(self, name: str) -> EventType:
         try:
@@ -97,9 +101,11 @@ class Catalog:
             ) from None
 
     def topics(self) -> list[str]:
-        return sorted({e.topic for e in self.event_types.values()})
+        return sorted({e.topic for e in self.event_types.values()} | set(self.task_topics))
 
     def events_on(self, topic: str) -> list[EventType]:
+        if topic in self.task_topics:
+            return [self.event_types[projects.TASK_EVENT]]
         return [e for e in self.event_types.values() if e.topic == topic]
 
     def full_names(self) -> list[str]:
@@ -199,7 +205,25 @@ def _routes(topics_file: Path) -> dict[str, tuple[str, str]]:
 
 @cache
 def _for(project: projects.Project) -> Catalog:
-    return build(project.schemas, project.topics)
+    catalog = build(project.schemas, project.topics)
+    if not project.uses_tasks:
+        return catalog
+    return with_tasks(catalog, project.task_queues)
+
+
+def with_tasks(catalog: Catalog, queues: Iterable[str]) -> Catalog:
+    """`catalog` plus the built-in task request event and the topic of each queue."""
+    topics = [projects.task_topic(q) for q in queues]
+    name = projects.TASK_EVENT
+    if name in catalog.event_types:
+        raise ConfigError(
+            f"the project declares an event named {name!r}, the name of the built-in task "
+            "request event; rename your event"
+        )
+    path = projects.BUILTIN_SCHEMAS / f"{name}.avsc"
+    _short, full = _record_names(path)
+    builtin = EventType(name, topics[0], "root_id", full, path)
+    return Catalog([*catalog.event_types.values(), builtin], topics)
 
 
 def current() -> Catalog:

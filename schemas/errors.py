@@ -74,5 +74,10 @@ class UnknownSchemaError(DeserializationError):
     """The record names a schema id that the registry does not know."""
 
 
+class PermanentFailure(PipelineError):
+    """An event can never be handled as it is (bad template, bad params): a worker sends it to
+    its dead-letter topic at once, without retries. Raised by handlers of any area."""
+
+
 class CompatibilityError(PipelineError):
     """A schema change is incompatible with what readers already depend on."""

@@ -10,13 +10,22 @@ reads the declaration. Errors name the key or file and the fix.
     schemas = ["billing/avro"]                  # folders of .avsc files, one event each
     topics = "billing/topics.toml"              # topic catalog
     web = "billing_site.wsgi:application"       # optional: served by `pipeline up`
-    tasks = ["billing.tasks"]                   # optional: task modules
+    tasks = ["billing.tasks"]                   # optional: task modules (see below)
+    task_queues = ["default", "mail"]           # optional: queues (default: ["default"])
 
     [tool.event-pipeline.workers]               # name -> handler (or a table, see WorkerSpec)
     invoices = "billing.handlers:InvoiceMailer"
 
     [tool.event-pipeline.streams]               # name -> faust app (or a table, see StreamSpec)
     revenue = "billing.streams:app"
+
+    [tool.event-pipeline.schedule]              # periodic tasks (see ScheduleSpec)
+    nightly = { task = "billing.tasks.report", cron = "0 3 * * *" }
+
+Declaring `tasks`, `task_queues` or a schedule turns background tasks on (`producer_django.tasks`,
+which needs `django_settings`): the catalog gains the built-in TaskRequested event on one topic
+per queue (`tasks.<queue>`), and the workers an implicit `tasks` worker (one `tasks-<queue>` per
+queue when several are declared).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import importlib
 import os
 import re
 import sys
+import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +47,8 @@ from schemas.errors import ConfigError
 TABLE = "tool.event-pipeline"
 ENV_VAR = "PIPELINE_PROJECT"
 _TOP_KEYS = {
-    "django_settings", "schemas", "topics", "web", "tasks", "workers", "streams", "schedule",
+    "django_settings", "schemas", "topics", "web", "tasks", "task_queues", "workers", "streams",
+    "schedule",
 }
 _WORKER_KEYS = {"handler", "options"}
 _STREAM_KEYS = {"app", "table", "output_topic"}
@@ -45,6 +56,20 @@ _SCHEDULE_KEYS = {"task", "every", "cron", "args", "kwargs"}
 # Names become process, group and topic names (`worker-<name>`, `streams-<name>`).
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
+# Background tasks (producer_django.tasks): the built-in request event, its topics, its worker.
+TASK_EVENT = "TaskRequested"
+TASK_WORKER_HANDLER = "producer_django.tasks.worker:TaskWorker"
+DEFAULT_QUEUE = "default"
+BUILTIN_SCHEMAS = Path(__file__).resolve().parent / "builtin"
+_EVERY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_EVERY_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
+                ("day of week", 0, 7))
+
+
+def task_topic(queue: str) -> str:
+    """The topic of a task queue."""
+    return f"tasks.{queue}"
 
 
 class ProjectError(ConfigError):
@@ -84,12 +109,103 @@ class StreamSpec:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
+    """A periodic task: `name = { task = "pkg.tasks.report", every = "30s" }` (units ms, s, m,
+    h, d) or `cron = "*/5 * * * *"` (minute hour day-of-month month day-of-week, UTC), with
+    optional `args = [...]` and `kwargs = { ... }`. Ticks are aligned: `every` on multiples of
+    the interval since the epoch, cron on whole minutes, so every scheduler agrees on them."""
+
     name: str
     task: str
     every: str | None = None
     cron: str | None = None
     args: tuple = ()
     kwargs: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def interval_ms(self) -> int | None:
+        return parse_every(self.every) if self.every else None
+
+    def latest_tick_ms(self, now_ms: int) -> int:
+        """The last tick at or before `now_ms`."""
+        if self.every:
+            step = parse_every(self.every)
+            return now_ms - now_ms % step
+        minute = now_ms - now_ms % 60000
+        allowed = parse_cron(self.cron)
+        for _ in range(5 * 366 * 1440):  # a cron that matches at all does so within 5 years
+            if cron_matches(allowed, minute):
+                return minute
+            minute -= 60000
+        return minute
+
+    def ticks_after(self, after_ms: int, now_ms: int) -> list[int]:
+        """The ticks in (after_ms, now_ms], oldest first."""
+        if self.every:
+            step = parse_every(self.every)
+            first = after_ms - after_ms % step + step
+            return list(range(first, now_ms + 1, step))
+        allowed = parse_cron(self.cron)
+        first = after_ms - after_ms % 60000 + 60000
+        return [m for m in range(first, now_ms + 1, 60000) if cron_matches(allowed, m)]
+
+
+def parse_every(text: str) -> int:
+    """"30s" -> 30000 (milliseconds); ProjectError naming the fix otherwise."""
+    match = _EVERY.match(str(text).strip())
+    if not match or float(match.group(1)) * _EVERY_UNITS[match.group(2)] < 0.001:
+        raise ProjectError(
+            f"`every` = {text!r} is not an interval; write a number and a unit: \"500ms\", "
+            "\"30s\", \"5m\", \"2h\", \"1d\""
+        )
+    return int(round(float(match.group(1)) * _EVERY_UNITS[match.group(2)] * 1000))
+
+
+def parse_cron(text: str) -> tuple[frozenset[int], ...]:
+    """The allowed values of each of the five cron fields; ProjectError naming the field."""
+    parts = str(text).split()
+    if len(parts) != 5:
+        raise ProjectError(
+            f"`cron` = {text!r} needs five fields: minute hour day-of-month month day-of-week "
+            "(e.g. \"*/5 * * * *\")"
+        )
+    fields = [_cron_field(part, *spec, text) for part, spec in zip(parts, _CRON_FIELDS,
+                                                                   strict=True)]
+    fields[4] = frozenset(v % 7 for v in fields[4])  # 0 and 7 are both Sunday
+    return tuple(fields)
+
+
+def _cron_field(part: str, what: str, low: int, high: int, text: str) -> frozenset[int]:
+    values: set[int] = set()
+    for item in part.split(","):
+        body, _, step_text = item.partition("/")
+        try:
+            step = int(step_text) if step_text else 1
+            if body == "*":
+                start, end = low, high
+            elif "-" in body:
+                start, end = (int(x) for x in body.split("-", 1))
+            else:
+                start = end = int(body)
+                if step_text:
+                    end = high
+        except ValueError:
+            start = end = step = -1
+        if step < 1 or start < low or end > high or start > end:
+            raise ProjectError(
+                f"`cron` = {text!r}: {item!r} is not a valid {what} ({low}-{high}, *, a-b, */n, "
+                "lists with commas)"
+            )
+        values.update(range(start, end + 1, step))
+    return frozenset(values)
+
+
+def cron_matches(allowed: tuple[frozenset[int], ...], minute_ms: int) -> bool:
+    t = time.gmtime(minute_ms // 1000)
+    minute, hour, dom, month, dow = allowed
+    weekday = (t.tm_wday + 1) % 7  # cron counts from Sunday = 0
+    day_ok = (t.tm_mday in dom or weekday in dow) if (len(dom) < 31 and len(dow) < 7) else (
+        t.tm_mday in dom and weekday in dow)
+    return t.tm_min in minute and t.tm_hour in hour and t.tm_mon in month and day_ok
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: caches key on it
@@ -101,6 +217,8 @@ class Project:
     topics: Path | None = None
     web: str | None = None
     tasks: tuple[str, ...] = ()
+    # Empty unless tasks are on (see the module docstring); else the queues, default first.
+    task_queues: tuple[str, ...] = ()
     workers: Mapping[str, WorkerSpec] = field(default_factory=dict)
     streams: Mapping[str, StreamSpec] = field(default_factory=dict)
     schedule: Mapping[str, ScheduleSpec] = field(default_factory=dict)
@@ -116,6 +234,10 @@ class Project:
         pythonpath = os.pathsep.join(p for p in (str(self.root), os.environ.get("PYTHONPATH"))
                                      if p)
         return {ENV_VAR: str(self.root), "PYTHONPATH": pythonpath}
+
+    @property
+    def uses_tasks(self) -> bool:
+        return bool(self.task_queues)
 
     def worker(self, name: str) -> WorkerSpec:
         try:
@@ -283,17 +405,16 @@ def parse(data: Mapping, source: Path) -> Project:
     schedule = {}
     for name, value in _table(data, "schedule", where).items():
         key = f"schedule.{name}"
-        entry = _as_table(value, key, where)
-        _no_unknown(entry, _SCHEDULE_KEYS, f"{where} {key}")
-        if not isinstance(entry.get("task"), str):
-            raise ProjectError(f"{where} {key}: `task` = \"package.tasks.name\" is missing")
-        if ("every" in entry) == ("cron" in entry):
-            raise ProjectError(f"{where} {key}: give exactly one of `every` (\"30s\") or `cron`")
-        schedule[name] = ScheduleSpec(
-            name, entry["task"], every=entry.get("every"), cron=entry.get("cron"),
-            args=tuple(entry.get("args", ())),
-            kwargs=MappingProxyType(dict(entry.get("kwargs", {}))),
-        )
+        schedule[name] = _schedule_entry(name, _as_table(value, key, where), f"{where} {key}")
+
+    task_queues = _task_queues(data, where, bool(schedule))
+    if task_queues:
+        if not django_settings:
+            raise ProjectError(
+                f"{where}: background tasks (`tasks`, `task_queues` or a schedule) run with the "
+                "project's Django settings and database; add django_settings = \"...\""
+            )
+        workers.update(_task_workers(task_queues, workers, where))
 
     return Project(
         root=root,
@@ -303,10 +424,65 @@ def parse(data: Mapping, source: Path) -> Project:
         topics=topics_file,
         web=web,
         tasks=tuple(tasks),
+        task_queues=task_queues,
         workers=MappingProxyType(workers),
         streams=MappingProxyType(streams),
         schedule=MappingProxyType(schedule),
     )
+
+
+def _schedule_entry(name: str, entry: Mapping, where: str) -> ScheduleSpec:
+    _no_unknown(entry, _SCHEDULE_KEYS, where)
+    task = entry.get("task")
+    if not isinstance(task, str) or not _DOTTED.match(task) or "." not in task:
+        raise ProjectError(f"{where}: `task` = \"package.tasks.name\" is missing or not a name")
+    if ("every" in entry) == ("cron" in entry):
+        raise ProjectError(f"{where}: give exactly one of `every` (\"30s\") or `cron`")
+    try:
+        if "every" in entry:
+            parse_every(entry["every"])
+        else:
+            parse_cron(entry["cron"])
+    except ProjectError as exc:
+        raise ProjectError(f"{where}: {exc}") from None
+    args, kwargs = entry.get("args", []), entry.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise ProjectError(f"{where}: `args` must be a list and `kwargs` a table")
+    return ScheduleSpec(
+        name, task, every=entry.get("every"), cron=entry.get("cron"), args=tuple(args),
+        kwargs=MappingProxyType(dict(kwargs)),
+    )
+
+
+def _task_queues(data: Mapping, where: str, has_schedule: bool) -> tuple[str, ...]:
+    if "task_queues" not in data:
+        return (DEFAULT_QUEUE,) if "tasks" in data or has_schedule else ()
+    queues = data["task_queues"]
+    if not isinstance(queues, list) or not queues or not all(isinstance(q, str) for q in queues):
+        raise ProjectError(
+            f"{where}: `task_queues` must be a non-empty list of names, got {queues!r}"
+        )
+    for queue in queues:
+        _check_name(queue, "task_queues", where)
+    return tuple(dict.fromkeys(queues))
+
+
+def _task_workers(queues: tuple[str, ...], declared: Mapping, where: str) -> dict:
+    """The implicit tasks worker(s): `tasks` for one queue, `tasks-<queue>` for several."""
+    if len(queues) == 1:
+        names = {"tasks": queues}
+    else:
+        names = {f"tasks-{q}": (q,) for q in queues}
+    workers = {}
+    for name, served in names.items():
+        if name in declared:
+            raise ProjectError(
+                f"{where}: the worker name {name!r} is taken by the background tasks worker; "
+                "rename your worker"
+            )
+        options = MappingProxyType({"name": name, "queues": list(served)})
+        workers[name] = WorkerSpec(name, TASK_WORKER_HANDLER, options)
+    return workers
 
 
 def _no_unknown(entry: Mapping, known: set[str], where: str) -> None:

@@ -26,8 +26,6 @@ import traceback as tb
 
 from django.db import DatabaseError, connections, transaction
 
-# The runtime's "dead-letter it now" signal (the tasks worker is a consumers plug-in).
-from consumers.handler import PermanentFailure
 from producer_django.tasks import discovery, results
 from producer_django.tasks.canvas import request_for
 from producer_django.tasks.conf import database_alias, tasks_settings
@@ -42,6 +40,9 @@ from producer_django.tasks.metrics import TaskMetrics
 from producer_django.tasks.request import TaskRequest, to_json
 from producer_django.tasks.task import Task, registered, registered_names
 from schemas import project as projects
+
+# The runtime's "dead-letter it now" signal (the tasks worker is a consumers plug-in).
+from schemas.errors import PermanentFailure
 from schemas.ids import derived_event_id
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ class _LastAttemptFailed(Exception):
 
 class TaskWorker:
     transactional = False
+    # The request's event id goes into the inbox in the task's own transaction (_claim), so the
+    # runtime skips its own inbox look-up and record.
+    claims_inbox = True
 
     def __init__(self, name: str = "tasks", queues=(projects.DEFAULT_QUEUE,)):
         self.name = name

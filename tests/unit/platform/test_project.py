@@ -159,7 +159,7 @@ def test_a_schema_without_the_metadata_fields_is_named(tmp_path):
 
 def test_the_repository_declares_the_shop():
     shop = project.current()
-    assert set(shop.workers) == {"notifications", "search", "cache"}
+    assert set(shop.workers) == {"notifications", "search", "cache", "tasks"}
     assert set(shop.streams) == {"fanout", "inventory"}
     assert "shop.orders" in catalog.topics()
 
