@@ -195,6 +195,38 @@ def shop_flow(stack: Stack, summary: Summary, customers: int = 5) -> None:
     api.close()
 
 
+_REPORT_SCRIPT = """
+import json
+from django.db import transaction
+from producer_django.shop.tasks import sales_report
+with transaction.atomic():
+    result = sales_report.delay(24)
+print(json.dumps(result.get(timeout=90)))
+"""
+
+
+def tasks_flow(stack: Stack, summary: Summary) -> None:
+    """The shop's periodic sales report, run once as a task: enqueued in a transaction,
+    run by worker-tasks, its result read back from the database."""
+    import json
+    import os
+    import subprocess
+
+    from producer_django.stack import django_env, manage_argv
+
+    done = subprocess.run(
+        manage_argv("shell", "-c", _REPORT_SCRIPT), capture_output=True, text=True,
+        env={**os.environ, **django_env(stack.settings, stack.home)}, timeout=180,
+    )
+    lines = done.stdout.strip().splitlines()
+    report = json.loads(lines[-1]) if done.returncode == 0 and lines else {}
+    summary.check(
+        "sales report task ran", report.get("orders", 0) > 0,
+        f"{report.get('orders')} orders, {report.get('revenue_cents')} cents"
+        if report else (done.stderr.strip().splitlines() or ["no output"])[-1],
+    )
+
+
 def main() -> int:
     warnings.filterwarnings("ignore", module="authlib")
     warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
@@ -224,6 +256,7 @@ def main() -> int:
             down = [name for name, c in components.items() if not c["healthy"]]
             summary.check("every component healthy", not down, f"{len(components)} components")
             shop_flow(stack, summary)
+            tasks_flow(stack, summary)
         finally:
             print("stopping the local stack...", flush=True)
             stack.down()
