@@ -78,3 +78,27 @@ class Inbox:
             f"SELECT COUNT(*) FROM {TABLE} WHERE consumer_group = %s", (self.group,)
         )
         return int(rows[0][0])
+
+
+class NoInbox:
+    """The inbox of a handler with `claims_inbox = True`, which keeps its own record of what it
+    handled (in its effect's transaction, or by its tables' keys): claims everything, records
+    nothing."""
+
+    def create(self) -> None:
+        """Nothing to create."""
+
+    def claim(self, tx, event_id: str, event_type: str, now_ms: int) -> bool:
+        return True
+
+    def claim_many(self, tx, claims: list) -> int:
+        return len(claims)
+
+    def already_applied(self, tx, event_ids: list[str]) -> set[str]:
+        return set()
+
+    def seen(self, event_id: str) -> bool:
+        return False
+
+    def record(self, event_id: str, event_type: str, now_ms: int) -> None:
+        """Nothing to record."""

@@ -1,5 +1,10 @@
 """Prometheus metrics of one worker, in a registry of its own (several workers may share a
-process in tests)."""
+process: tests, the lineage indexer).
+
+Names follow the Prometheus conventions: counters end in `_total`, durations are `_seconds`,
+a lag is a count of records (no unit suffix). The exposed names are the constants below;
+dashboards (deploy/grafana) and health checks use them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,12 @@ logger = logging.getLogger(__name__)
 
 OUTCOMES = ("handled", "duplicate", "retried", "dead_lettered")
 
+RECORDS_METRIC = "pipeline_worker_records_total"
+FAILURES_METRIC = "pipeline_worker_failures_total"
+LAG_METRIC = "pipeline_worker_consumer_lag"
+BATCH_METRIC = "pipeline_worker_batch_seconds"
+READY_METRIC = "pipeline_worker_ready"
+
 
 class WorkerMetrics:
     def __init__(self, worker: str, group: str):
@@ -20,23 +31,23 @@ class WorkerMetrics:
         labels = {"worker": worker, "group": group}
         self._labels = labels
         self.records = Counter(
-            "pipeline_worker_records", "Records by outcome: handled, duplicate (already in the "
+            RECORDS_METRIC, "Records by outcome: handled, duplicate (already in the "
             "inbox), retried, dead_lettered", [*labels, "outcome"], registry=self.registry,
         )
         self.failures = Counter(
-            "pipeline_worker_failures", "Handler or decode failures by exception type",
+            FAILURES_METRIC, "Handler or decode failures by exception type",
             [*labels, "error_type"], registry=self.registry,
         )
         self.lag = Gauge(
-            "pipeline_worker_consumer_lag", "Records behind the partition end (from librdkafka "
+            LAG_METRIC, "Records behind the partition end (from librdkafka "
             "statistics)", [*labels, "topic", "partition"], registry=self.registry,
         )
         self.batch_seconds = Histogram(
-            "pipeline_worker_batch_seconds", "Time to handle one consumed batch", list(labels),
+            BATCH_METRIC, "Time to handle one consumed batch", list(labels),
             registry=self.registry,
         )
         self.ready = Gauge(
-            "pipeline_worker_ready", "1 once the worker consumes", list(labels),
+            READY_METRIC, "1 once the worker consumes", list(labels),
             registry=self.registry,
         )
         for outcome in OUTCOMES:
@@ -95,6 +106,6 @@ def worker_ready(port: int, host: str = "127.0.0.1") -> bool:
     except httpx.HTTPError:
         return False
     return response.status_code == 200 and any(
-        line.startswith("pipeline_worker_ready{") and line.endswith(" 1.0")
+        line.startswith(READY_METRIC + "{") and line.endswith(" 1.0")
         for line in response.text.splitlines()
     )

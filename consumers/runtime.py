@@ -50,7 +50,7 @@ from consumers import django_setup, routing
 from consumers.db import Database, Transaction
 from consumers.group_topics import ensure_topics
 from consumers.handler import Handler, PermanentFailure
-from consumers.inbox import Inbox
+from consumers.inbox import Inbox, NoInbox
 from consumers.message import Event, Message
 from consumers.metrics import WorkerMetrics
 from consumers.options import WorkerOptions
@@ -133,7 +133,9 @@ class Worker:
         self._retry_set = frozenset(self.retry_topics)
         self.stop_event = stop_event or threading.Event()
         self.database = Database(database_url)
-        self.inbox = Inbox(self.database, group_id)
+        # A handler with `claims_inbox = True` records what it handled itself.
+        self.inbox = (NoInbox() if getattr(handler, "claims_inbox", False)
+                      else Inbox(self.database, group_id))
         self.metrics = WorkerMetrics(self.name, group_id)
         self.result = WorkerResult(group_id)
         self._consumer: Consumer | None = None
@@ -383,16 +385,12 @@ class Worker:
         return "handled"
 
     def _apply_external(self, event: Event, pending: list) -> str:
-        # A handler with `claims_inbox = True` records the event id in the inbox itself, in
-        # the transaction of its own effect (e.g. the tasks worker's Django transaction).
-        own_inbox = getattr(self.handler, "claims_inbox", False)
         try:
-            if not own_inbox and self.inbox.seen(event.event_id):
+            if self.inbox.seen(event.event_id):
                 return "duplicate"
             self.handler.handle(event, None)
-            if not own_inbox:
-                # Recorded at once: only a crash before this line can repeat the effect.
-                self.inbox.record(event.event_id, event.event_type, int(time.time() * 1000))
+            # Recorded at once: only a crash before this line can repeat the effect.
+            self.inbox.record(event.event_id, event.event_type, int(time.time() * 1000))
         except Exception as exc:
             self._failed(event, exc, pending)
             return "failed"
@@ -594,7 +592,7 @@ def run_worker(
     )
     if options.metrics_port:
         worker.metrics.serve(options.metrics_port, options.metrics_host)
-    restore = _install_signal_handlers(worker.stop_event)
+    restore = install_signal_handlers(worker.stop_event)
     try:
         return worker.run(on_ready)
     finally:
@@ -616,7 +614,7 @@ def database_for(settings: ConnectionSettings, database_url: str | None = None,
                                 _local_file)
 
 
-def _install_signal_handlers(stop_event: threading.Event) -> Callable[[], None]:
+def install_signal_handlers(stop_event: threading.Event) -> Callable[[], None]:
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import ssl
+from collections.abc import Mapping
 
 import faust
 
 from schemas import registry
+from schemas.errors import ConfigError
 from schemas.serde import EventDeserializer, EventSerializer
 from streams.codec import REASON_PERMANENT, DeadLetteringTopic, EventCodec, send_dead_letter
 from streams.emit import Emitter
+from streams.metrics import add_metrics
 from streams.settings import StreamSettings
 
 logger = logging.getLogger(__name__)
@@ -29,14 +33,16 @@ HEARTBEAT_INTERVAL_S = 3.0
 
 
 def make_app(settings: StreamSettings) -> faust.App:
-    """A faust App with the pipeline's defaults: at-least-once, quick rebalances, web server."""
+    """A faust App with the pipeline's defaults: at-least-once, quick rebalances, web server
+    with GET /metrics (`streams.metrics`)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(
         f"kafka://{h.strip()}" for h in settings.connection.bootstrap_servers.split(",")
     )
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=brokers,
+        broker_credentials=broker_credentials(settings.connection.kafka_extra),
         store=_store_url(settings),
         datadir=str(settings.data_dir),
         autodiscover=False,
@@ -62,6 +68,47 @@ def make_app(settings: StreamSettings) -> faust.App:
         canonical_url=settings.web_url,
         web_in_thread=False,
     )
+    add_metrics(app, settings.dead_letter_topic)
+    return app
+
+
+def broker_credentials(conf: Mapping[str, str]):
+    """aiokafka's equivalent of the librdkafka security keys every other client gets
+    (KAFKA_CONF_*): SASL (PLAIN, SCRAM-SHA-256/512) and TLS with a CA file and an optional
+    client certificate. None for a plaintext cluster."""
+    protocol = str(conf.get("security.protocol", "plaintext")).upper()
+    if protocol == "PLAINTEXT":
+        return None
+    context = _ssl_context(conf) if protocol in ("SSL", "SASL_SSL") else None
+    if protocol in ("SASL_SSL", "SASL_PLAINTEXT"):
+        missing = [k for k in ("sasl.username", "sasl.password") if not conf.get(k)]
+        if missing:
+            raise ConfigError(
+                f"security.protocol {protocol} needs {missing}; set "
+                + ", ".join("KAFKA_CONF_" + k.upper().replace(".", "_") for k in missing)
+            )
+        mechanism = conf.get("sasl.mechanism") or conf.get("sasl.mechanisms") or "PLAIN"
+        return faust.SASLCredentials(
+            username=conf["sasl.username"], password=conf["sasl.password"],
+            mechanism=str(mechanism).upper(), ssl_context=context,
+        )
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    raise ConfigError(
+        f"security.protocol {protocol!r} is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; "
+        "fix KAFKA_CONF_SECURITY_PROTOCOL"
+    )
+
+
+def _ssl_context(conf: Mapping[str, str]) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=conf.get("ssl.ca.location") or None)
+    if conf.get("ssl.certificate.location"):
+        context.load_cert_chain(conf["ssl.certificate.location"], conf.get("ssl.key.location"),
+                                conf.get("ssl.key.password"))
+    if str(conf.get("enable.ssl.certificate.verification", "true")).lower() == "false":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _store_url(settings: StreamSettings) -> str:
