@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-django test-streams test-workers bench bench-replay bench-streams bench-worker lint up down clean
+.PHONY: demo test test-cluster test-unit test-django test-streams test-workers bench bench-replay bench-streams bench-worker lint up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m deploy.shop.demo
 
+# Multi-broker and broker-fault tests take minutes each: `make test-cluster`.
 test: $(STAMP)
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra -m "not cluster"
+
+# Three-broker clusters (replication, kill -9 of a broker): the tests marked `cluster`.
+test-cluster: $(STAMP)
+	$(PY) -m pytest -q -ra -m cluster tests/integration/cluster tests/reliability
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -115,6 +115,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="start the local stack (idempotent; restarts dead parts)")
+    up.add_argument("--brokers", type=int, choices=range(1, 10), metavar="N",
+                    help="run N Kafka nodes (kafka-1..N; default: the home's shape, else 1)")
+    up.add_argument("--secure", action="store_true", default=None,
+                    help="clients only over SASL_SSL + SCRAM, ACLs from deploy/roles.toml")
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop the local stack")
     down.set_defaults(func=cmd_down)
@@ -132,6 +136,13 @@ def _parser() -> argparse.ArgumentParser:
         func=cmd_topics_apply
     )
     tsub.add_parser("list", help="catalog vs cluster").set_defaults(func=cmd_topics_list)
+    export = tsub.add_parser("export", help="the catalog and role table as Strimzi resources")
+    export.add_argument("--format", choices=("strimzi",), default="strimzi")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--cluster", default="my-cluster", help="the strimzi.io/cluster label")
+    export.add_argument("--api-version", choices=("v1", "v1beta2"), default="v1",
+                        help="kafka.strimzi.io version (v1: Strimzi 1.0+; v1beta2: older)")
+    export.set_defaults(func=cmd_topics_export)
 
     schemas = sub.add_parser("schemas", help="Avro schemas and the registry")
     ssub = schemas.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -246,12 +257,12 @@ def _stack():
 def cmd_up(args) -> int:
     from deploy import bootstrap, preflight
     from deploy.runtime import feedback, summary
-    from deploy.stack import INFRASTRUCTURE
+    from deploy.stack import INFRASTRUCTURE, Stack
     from schemas import project
 
     _require_stack_extras()
     preflight.check(project.current())
-    stack = _stack()
+    stack = Stack(shape=_requested_shape(args))
     progress = feedback.for_stream(sys.stdout)
     try:
         # One `up` per home at a time. The broker and registry are checked to be this home's
@@ -260,13 +271,25 @@ def cmd_up(args) -> int:
         with stack.locked(progress):
             stack.up(only=INFRASTRUCTURE, feedback=progress)
             bootstrap.apply_catalog(stack.settings, out=progress.line)
-            rest = {c.name for c in stack.components()} - INFRASTRUCTURE
+            rest = {c.name for c in stack.components() if c.name not in INFRASTRUCTURE}
             stack.up(only=rest, feedback=progress)
     finally:
         progress.close()
     for line in summary.up_lines(stack.describe(), summary.status_command()):
         print(line)
     return 0
+
+
+def _requested_shape(args):
+    """`--brokers`/`--secure` over the home's recorded shape; None: keep the recorded one."""
+    from deploy.runtime.kafka import ClusterShape
+    from deploy.stack import Stack
+
+    brokers, secure = getattr(args, "brokers", None), getattr(args, "secure", None)
+    if brokers is None and secure is None:
+        return None
+    recorded = Stack().recorded_shape or ClusterShape()
+    return ClusterShape(brokers=brokers or recorded.brokers, secure=secure or recorded.secure)
 
 
 def _require_stack_extras() -> None:
@@ -334,6 +357,18 @@ def cmd_topics_list(args) -> int:
             f"{spec.name:<28} {spec.partitions:>5} {spec.cleanup_policy:<8} "
             f"{spec.retention_ms:>12}  {state}{suffix}"
         )
+    return 0
+
+
+def cmd_topics_export(args) -> int:
+    from deploy import strimzi
+
+    text = strimzi.export(cluster=args.cluster, api_version=args.api_version)
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote {text.count('kind: ')} Strimzi resources to {args.out}")
+    else:
+        print(text, end="")
     return 0
 
 

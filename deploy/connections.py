@@ -104,7 +104,12 @@ def resolve(
         sources["bootstrap_servers"] = Source(ENVIRONMENT, "KAFKA_BOOTSTRAP_SERVERS")
     else:
         home = local_stack()
-        settings = replace(settings, bootstrap_servers=home.settings.bootstrap_servers)
+        # The local stack's brokers with its client keys (a secure stack's admin credentials);
+        # KAFKA_CONF_* keys of the environment still win.
+        settings = replace(
+            settings, bootstrap_servers=home.settings.bootstrap_servers,
+            kafka_extra={**home.settings.kafka_extra, **settings.kafka_extra},
+        )
         sources["bootstrap_servers"] = Source(LOCAL_STACK, _short(home.home))
 
     if schema_registry_url:

@@ -10,6 +10,11 @@ them. Before a component starts, its ports must be free; once it answers, it mus
 home started (`verify()`: the broker's cluster id, the registry's storage id), else `up` stops
 with StartupFailed before anything is applied. `up` and `down` hold a lock in the home, so two
 of them on one home run one after the other.
+
+Shape: Kafka runs as one node (component `kafka`) or several (`kafka-1..N`, `up --brokers N`),
+in plaintext or secure (`up --secure`: SASL_SSL + SCRAM, ACLs from deploy/roles.toml, each
+component started with its own principal's client settings as KAFKA_CONF_* variables). The
+shape is kept in state.json (`cluster`); a home formatted with one shape refuses another.
 """
 
 from __future__ import annotations
@@ -17,22 +22,43 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import signal
 import time
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from deploy.runtime import process
+from deploy.runtime.cluster import KafkaCluster
 from deploy.runtime.feedback import Feedback, silent
-from deploy.runtime.kafka import KafkaBroker, broker_answers
+from deploy.runtime.kafka import ClusterShape, KafkaNode, NodePorts, broker_answers
 from deploy.runtime.lock import HomeLock
 from deploy.runtime.ports import free_port, port_open
 from deploy.runtime.registry import SchemaRegistryServer
-from schemas.config import ConnectionSettings, external_services, from_env, paths_from_env
+from schemas.config import (
+    ConnectionSettings,
+    conf_env,
+    external_services,
+    from_env,
+    paths_from_env,
+)
 from schemas.errors import PipelineError, ServiceUnavailable
 
 STARTUP_TIMEOUT_S = 120
-INFRASTRUCTURE = {"kafka", "schema-registry"}
+
+
+class _Infrastructure(frozenset):
+    """The broker and the registry; "kafka" stands for every node (`kafka`, `kafka-1..N`)."""
+
+    def __contains__(self, name) -> bool:
+        return frozenset.__contains__(self, name) or is_kafka_node(name)
+
+
+INFRASTRUCTURE = _Infrastructure({"kafka", "schema-registry"})
+
+
+def is_kafka_node(name: str) -> bool:
+    return name == "kafka" or (name.startswith("kafka-") and name[len("kafka-"):].isdigit())
 
 
 class StartupFailed(PipelineError):
@@ -47,27 +73,62 @@ class Ports:
     registry: int = 8081
 
 
+class ShapeChanged(StartupFailed):
+    """`up --brokers/--secure` asks for another shape than the home's cluster was formatted
+    with."""
+
+
 class Stack:
-    def __init__(self, home: Path | None = None, ports: Ports | None = None, external=None):
+    def __init__(self, home: Path | None = None, ports: Ports | None = None, external=None,
+                 shape: ClusterShape | None = None):
         self.home = Path(home or paths_from_env().home)
         self._state_file = self.home / "state.json"
         self._lock = HomeLock(self.home / "stack.lock")
         state = self._read_state()
         self.ports = ports or (Ports(**state["ports"]) if "ports" in state else _pick_ports())
         self.external = external_services() if external is None else set(external)
-        env_settings = from_env()
-        self.kafka = KafkaBroker(self.home, self.ports.kafka, self.ports.kafka_controller)
+        self.recorded_shape = ClusterShape(**state["cluster"]) if "cluster" in state else None
+        self.shape = shape or self.recorded_shape or ClusterShape()
+        self.cluster = KafkaCluster(self.home, self.shape, self._node_ports(state))
+        self.kafka: KafkaNode = self.cluster.nodes[0]
         self.registry = SchemaRegistryServer(self.home, self.ports.registry)
-        self.settings = ConnectionSettings(
-            bootstrap_servers=env_settings.bootstrap_servers
-            if "kafka" in self.external
-            else self.kafka.bootstrap_servers,
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        """The stack's connections; read afresh, since a secure home's admin password exists
+        only once its first node was prepared."""
+        env_settings = from_env()
+        local_kafka = "kafka" not in self.external
+        return ConnectionSettings(
+            bootstrap_servers=self.cluster.bootstrap_servers
+            if local_kafka
+            else env_settings.bootstrap_servers,
             schema_registry_url=env_settings.schema_registry_url
             if "registry" in self.external
             else self.registry.url,
             database_url=env_settings.database_url,
-            kafka_extra=env_settings.kafka_extra,
+            # The stack's own connections (topics, schemas, status) are the admin's.
+            kafka_extra={**env_settings.kafka_extra,
+                         **(self.cluster.client_conf(self.cluster.admin_user)
+                            if local_kafka else {})},
+            registry_extra=env_settings.registry_extra,
         )
+
+    def _node_ports(self, state: dict) -> list[NodePorts]:
+        """Node 1 on `ports.kafka`/`kafka_controller`; the other ports as recorded by `up`,
+        else free ones (recorded by the next `up`)."""
+        recorded = state.get("kafka_nodes") or []
+        nodes = []
+        for index in range(self.shape.brokers):
+            seen = recorded[index] if index < len(recorded) else {}
+            client = self.ports.kafka if index == 0 else seen.get("client") or free_port()
+            controller = (
+                self.ports.kafka_controller if index == 0
+                else seen.get("controller") or free_port()
+            )
+            internal = (seen.get("internal") or free_port()) if self.shape.secure else None
+            nodes.append(NodePorts(client, controller, internal))
+        return nodes
 
     # -- components -----------------------------------------------------------------------
 
@@ -82,7 +143,7 @@ class Stack:
         """
         managed = []
         if "kafka" not in self.external:
-            managed.append(self.kafka)
+            managed.extend(self.cluster.nodes)
         if "registry" not in self.external:
             managed.append(self.registry)
         for area in _areas():
@@ -109,10 +170,10 @@ class Stack:
         """Start every component (or those named in `only`) that is not running, each checked
         to be this home's. Returns {name: "started" | "running"}."""
         with self.locked(feedback):
-            self._write_state(ports=asdict(self.ports))
-            outcome = {}
+            self._record_shape()
+            outcome = self._up_kafka(only, feedback)
             for comp in self.components():
-                if only is not None and comp.name not in only:
+                if is_kafka_node(comp.name) or (only is not None and comp.name not in only):
                     continue
                 pid = self.pid(comp.name)
                 if process.alive(pid):
@@ -126,26 +187,132 @@ class Stack:
                 outcome[comp.name] = "started"
             return outcome
 
+    def _up_kafka(self, only: set[str] | None, feedback: Feedback) -> dict[str, str]:
+        """Start the dead nodes together (a quorum of several answers only once a majority
+        runs), then wait for each; in secure mode apply the role table's users and ACLs."""
+        if "kafka" in self.external:
+            return {}
+        nodes = [n for n in self.cluster.nodes
+                 if only is None or n.name in only or "kafka" in only]
+        outcome = {}
+        spawned = {}
+        for node in nodes:
+            pid = self.pid(node.name)
+            if process.alive(pid):
+                outcome[node.name] = "running"
+                continue
+            spawned[node.name] = (self._spawn(node, feedback), time.monotonic())
+            outcome[node.name] = "started"
+        for node in nodes:
+            if node.name in spawned:
+                pid, began = spawned[node.name]
+                self._await(node, pid, began, feedback)
+            else:
+                pid = self.pid(node.name)
+                self._wait_healthy(node, pid)
+                self._check_identity(node)
+                feedback(node.name, "running", f"pid {pid}")
+        if self.shape.secure and nodes:
+            self.apply_security(feedback)
+        return outcome
+
     def start(self, name: str, feedback: Feedback = silent) -> int:
         with self.locked(feedback):
             comp = self.component(name)
-            feedback(name, "starting")
             began = time.monotonic()
-            pid = None
-            try:
-                self._require_free_ports(comp)
-                comp.prepare()
-                pid = process.spawn(comp.process())
-                self._set_pid(name, pid)
-                self._wait_healthy(comp, pid)
-                self._check_identity(comp)
-            except PipelineError:
-                feedback(name, "failed")
-                if pid is not None:  # ours, but not healthy or not answering on its port
-                    self.stop(name)
-                raise
-            feedback(name, "healthy", f"after {time.monotonic() - began:.1f} s (pid {pid})")
+            pid = self._spawn(comp, feedback)
+            self._await(comp, pid, began, feedback)
             return pid
+
+    def _spawn(self, comp, feedback: Feedback) -> int:
+        feedback(comp.name, "starting")
+        try:
+            self._require_free_ports(comp)
+            comp.prepare()
+            pid = process.spawn(self._with_credentials(comp, comp.process()))
+        except PipelineError:
+            feedback(comp.name, "failed")
+            raise
+        self._set_pid(comp.name, pid)
+        return pid
+
+    def _await(self, comp, pid: int, began: float, feedback: Feedback) -> None:
+        try:
+            self._wait_healthy(comp, pid)
+            self._check_identity(comp)
+        except PipelineError:
+            feedback(comp.name, "failed")
+            self.stop(comp.name)  # ours, but not healthy or not answering on its port
+            raise
+        feedback(comp.name, "healthy", f"after {time.monotonic() - began:.1f} s (pid {pid})")
+
+    # -- security ---------------------------------------------------------------------------
+
+    def principals(self) -> list:
+        """The role table's principals for this project (deploy/roles.toml)."""
+        from deploy.security import roles
+        from schemas import project
+
+        return roles.principals(roles.load(), roles.Scope.of(project.current()))
+
+    def apply_security(self, feedback: Feedback = silent) -> None:
+        """Secure mode: every principal's SCRAM user and ACLs on the running cluster."""
+        from deploy.security import apply, credentials
+
+        found = self.principals()
+        passwords = credentials.ensure(self.cluster.credentials_file, [p.name for p in found])
+        counts = apply.apply(self.cluster.admin_conf(), found, passwords)
+        feedback("security", "applied",
+                 f"{len(found)} principals, {counts['users']} users and {counts['acls']} ACLs "
+                 f"created, {counts['removed']} stale ACLs removed")
+
+    def client_configs(self) -> dict[str, dict[str, str]]:
+        """{principal: librdkafka dict} of a secure local cluster, empty otherwise."""
+        if not self.shape.secure or "kafka" in self.external:
+            return {}
+        from deploy.security import credentials
+
+        known = credentials.load(self.cluster.credentials_file)
+        return {
+            name: {"bootstrap.servers": self.cluster.bootstrap_servers,
+                   **self.cluster.client_conf(name)}
+            for name in known
+        }
+
+    def _with_credentials(self, comp, spec):
+        """A secure stack's component connects as its own principal (KAFKA_CONF_* variables)."""
+        if not self.shape.secure or "kafka" in self.external or comp.name in INFRASTRUCTURE:
+            return spec
+        from deploy.security import roles
+
+        principal = roles.for_component(self.principals(), comp.name)
+        if principal is None:
+            raise StartupFailed(
+                f"{comp.name} has no principal in deploy/roles.toml, so it cannot connect to the "
+                f"secure cluster; add {comp.name!r} to the `components` of the role it needs"
+            )
+        conf = self.cluster.client_conf(principal.name)
+        return replace(spec, env={**spec.env, **conf_env(conf)})
+
+    def _record_shape(self) -> None:
+        recorded = self.recorded_shape
+        if recorded is not None and recorded != self.shape and self._formatted_as(recorded):
+            raise ShapeChanged(
+                f"this home's Kafka was formatted as {_shape_text(recorded)}, and `up` asks for "
+                f"{_shape_text(self.shape)}. Run `pipeline up` without --brokers/--secure to "
+                f"keep it, or use another PIPELINE_HOME for the new shape (or, with the stack "
+                f"down, delete {self.home} to start over: its events are lost)"
+            )
+        self._write_state(
+            ports=asdict(self.ports),
+            cluster=asdict(self.shape),
+            kafka_nodes=[asdict(n.node_ports) for n in self.cluster.nodes],
+        )
+        self.recorded_shape = self.shape
+
+    def _formatted_as(self, shape: ClusterShape) -> bool:
+        names = [shape.node_name(i + 1) for i in range(shape.brokers)]
+        return any((self.home / name / "data" / "meta.properties").exists() for name in names)
 
     def stop(self, name: str) -> None:
         with self.locked():
@@ -158,15 +325,31 @@ class Stack:
 
     def down(self, feedback: Feedback = silent) -> None:
         with self.locked(feedback):
+            nodes = []
             for comp in reversed(self.components()):
                 if not process.alive(self.pid(comp.name)):
                     self._set_pid(comp.name, None)
                     feedback(comp.name, "not running")
                     continue
+                if is_kafka_node(comp.name):
+                    nodes.append(comp)
+                    continue
                 feedback(comp.name, "stopping")
                 began = time.monotonic()
                 self.stop(comp.name)
                 feedback(comp.name, "stopped", f"after {time.monotonic() - began:.1f} s")
+            self._stop_together(nodes, feedback)
+
+    def _stop_together(self, nodes: list, feedback: Feedback) -> None:
+        """Signal every node at once: a node stopped after the quorum's majority has gone
+        would wait for a controller that never answers."""
+        began = time.monotonic()
+        for node in nodes:
+            feedback(node.name, "stopping")
+            process.signal_group(self.pid(node.name), signal.SIGTERM)
+        for node in nodes:
+            self.stop(node.name)
+            feedback(node.name, "stopped", f"after {time.monotonic() - began:.1f} s")
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -217,7 +400,16 @@ class Stack:
             "schema_registry": {"url": self.settings.schema_registry_url},
         }
         if "kafka" not in self.external:
-            report["kafka"]["cluster_id"] = self.kafka.cluster_id()
+            report["kafka"].update(
+                cluster_id=self.cluster.cluster_id(),
+                brokers=self.shape.brokers,
+                secure=self.shape.secure,
+                replication_factor=self.shape.replication_factor,
+            )
+            configs = self.client_configs()
+            if configs:
+                report["kafka"]["client_config"] = configs
+                report["kafka"]["ca_location"] = str(self.cluster.tls_files.ca_cert)
         for area in _areas():
             report.update(area.status(self))
         return report
@@ -237,6 +429,10 @@ class Stack:
             components[comp.name] = entry
         report = self.describe()
         report["components"] = components
+        if "kafka" not in self.external and any(
+            components.get(n.name, {}).get("healthy") for n in self.cluster.nodes
+        ):
+            report["kafka"]["under_replicated_partitions"] = self.cluster.under_replicated()
         return report
 
     def _external_status(self) -> dict:
@@ -327,6 +523,11 @@ class Stack:
         else:
             pids[name] = pid
         self._write_state(pids=pids)
+
+
+def _shape_text(shape: ClusterShape) -> str:
+    nodes = "1 broker" if shape.brokers == 1 else f"{shape.brokers} brokers"
+    return f"{nodes}, {'secure' if shape.secure else 'plaintext'}"
 
 
 def _pick_ports() -> Ports:

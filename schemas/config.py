@@ -39,6 +39,7 @@ class ConnectionSettings:
     database_url: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     kafka_extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+    registry_extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def kafka_conf(self, **overrides) -> dict:
         """A librdkafka configuration dict; callers add their own keys through overrides.
@@ -53,32 +54,65 @@ class ConnectionSettings:
         return conf
 
     def registry_conf(self) -> dict:
-        """Configuration for confluent_kafka's SchemaRegistryClient."""
+        """Configuration for confluent_kafka's SchemaRegistryClient, with the
+        SCHEMA_REGISTRY_CONF_* keys (e.g. basic.auth.user.info) of a secured registry."""
         return {
             "url": self.schema_registry_url,
             "timeout": max(1, int(self.timeout_s)),
             "max.retries": 1,
+            **self.registry_extra,
         }
+
+
+KAFKA_CONF_PREFIX = "KAFKA_CONF_"
+REGISTRY_CONF_PREFIX = "SCHEMA_REGISTRY_CONF_"
+SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> ConnectionSettings:
     """Settings from KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL and DATABASE_URL.
 
     `KAFKA_CONF_<KEY>` variables pass extra librdkafka keys for a real cluster, e.g.
-    KAFKA_CONF_SECURITY_PROTOCOL=SASL_SSL becomes security.protocol=SASL_SSL.
+    KAFKA_CONF_SECURITY_PROTOCOL=SASL_SSL becomes security.protocol=SASL_SSL;
+    `SCHEMA_REGISTRY_CONF_<KEY>` do the same for the registry client, e.g.
+    SCHEMA_REGISTRY_CONF_BASIC_AUTH_USER_INFO=user:secret.
     """
     env = os.environ if environ is None else environ
-    extra = {
-        key[len("KAFKA_CONF_") :].lower().replace("_", "."): value
-        for key, value in env.items()
-        if key.startswith("KAFKA_CONF_")
-    }
     return ConnectionSettings(
         bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_BOOTSTRAP_SERVERS,
         schema_registry_url=env.get("SCHEMA_REGISTRY_URL") or DEFAULT_SCHEMA_REGISTRY_URL,
         database_url=env.get("DATABASE_URL") or None,
-        kafka_extra=extra,
+        kafka_extra=_prefixed(env, KAFKA_CONF_PREFIX),
+        registry_extra=_prefixed(env, REGISTRY_CONF_PREFIX),
     )
+
+
+def _prefixed(env: Mapping[str, str], prefix: str) -> dict[str, str]:
+    return {
+        key[len(prefix) :].lower().replace("_", "."): value
+        for key, value in env.items()
+        if key.startswith(prefix)
+    }
+
+
+def conf_env(conf: Mapping[str, str], prefix: str = KAFKA_CONF_PREFIX) -> dict[str, str]:
+    """The inverse of `from_env` for client keys: {"sasl.username": "x"} ->
+    {"KAFKA_CONF_SASL_USERNAME": "x"}, how a parent hands a child process its client settings."""
+    return {prefix + key.upper().replace(".", "_"): str(value) for key, value in conf.items()}
+
+
+def scram_conf(username: str, password: str, ca_location: str | None = None) -> dict[str, str]:
+    """librdkafka keys of a SASL_SSL client with SCRAM-SHA-512, trusting `ca_location` (a PEM
+    file; None: the system's trust store)."""
+    conf = {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": SCRAM_MECHANISM,
+        "sasl.username": username,
+        "sasl.password": password,
+    }
+    if ca_location:
+        conf["ssl.ca.location"] = ca_location
+    return conf
 
 
 @dataclass(frozen=True)

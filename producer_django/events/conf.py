@@ -169,6 +169,7 @@ def connection_settings(conf: Mapping[str, Any] | None = None) -> ConnectionSett
         bootstrap_servers=conf["BOOTSTRAP_SERVERS"] or env.bootstrap_servers,
         schema_registry_url=conf["SCHEMA_REGISTRY_URL"] or env.schema_registry_url,
         kafka_extra={**env.kafka_extra, **conf["PRODUCER_CONFIG"]},
+        registry_extra=env.registry_extra,
     )
 
 
