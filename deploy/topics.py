@@ -193,7 +193,7 @@ def plan(
     metadata = describe_cluster(admin, settings)
     existing = {name: t for name, t in metadata.topics.items()}
     present = [s for s in specs if s.name in existing]
-    current_configs = _describe_configs(admin, [s.name for s in present])
+    current_configs = describe_configs(admin, [s.name for s in present])
     plans = []
     for spec in specs:
         if spec.name not in existing:
@@ -309,7 +309,7 @@ def _wait_until_visible(settings: ConnectionSettings, specs: list[TopicSpec], rf
         time.sleep(0.3)
 
 
-def _describe_configs(admin: AdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+def describe_configs(admin: AdminClient, names: list[str]) -> dict[str, dict[str, str]]:
     if not names:
         return {}
     resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names]

@@ -24,6 +24,7 @@ from schemas.config import ConnectionSettings, LocalPaths, database_url, paths_f
 from schemas.errors import PipelineError
 
 PREFERRED_PORT = 8000
+PREFERRED_RELAY_METRICS_PORT = 9400
 # The relay touches its heartbeat on every pass and while waiting for delivery reports.
 HEARTBEAT_MAX_AGE_S = 15.0
 SETUP_TIMEOUT_S = 300
@@ -37,18 +38,24 @@ def components(stack) -> list:
     project = projects.current()
     if not project.django_settings:
         return []
+    metrics = relay_metrics_port(stack)
     if project.web:
         server = DjangoServer(stack.settings, stack.home, port=web_port(stack))
-        return [server, OutboxRelay(stack.settings, stack.home)]
+        return [server, OutboxRelay(stack.settings, stack.home, metrics_port=metrics)]
     # Without a web server to prepare the database, the relay migrates it before it starts.
-    return [OutboxRelay(stack.settings, stack.home, migrate=True)]
+    return [OutboxRelay(stack.settings, stack.home, migrate=True, metrics_port=metrics)]
 
 
 def status(stack) -> dict:
-    if not projects.current().web:
+    project = projects.current()
+    if not project.django_settings:
         return {}
+    relay = {"relay": {"metrics_url": f"http://127.0.0.1:{relay_metrics_port(stack)}/metrics"}}
+    if not project.web:
+        return relay
     server = DjangoServer(stack.settings, stack.home, port=web_port(stack))
     return {
+        **relay,
         "django": {
             "url": server.url,
             "api_token": server.api_token(),
@@ -57,6 +64,10 @@ def status(stack) -> dict:
             "admin_password_file": str(server.password_file),
         }
     }
+
+
+def relay_metrics_port(stack) -> int:
+    return stack.area_ports("relay", {"metrics": PREFERRED_RELAY_METRICS_PORT})["metrics"]
 
 
 def web_port(stack) -> int:
@@ -172,11 +183,17 @@ class DjangoServer:
 class OutboxRelay:
     name = "relay"
 
-    def __init__(self, settings: ConnectionSettings, home: Path, migrate: bool = False):
+    def __init__(self, settings: ConnectionSettings, home: Path, migrate: bool = False,
+                 metrics_port: int | None = None):
         self.settings = settings
         self.home = Path(home)
         self.dir = self.home / "django"
         self.migrate = migrate
+        self.metrics_port = metrics_port
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.metrics_port,) if self.metrics_port else ()
 
     @property
     def log(self) -> Path:
@@ -195,7 +212,10 @@ class OutboxRelay:
 
     def process(self) -> ProcessSpec:
         return ProcessSpec(
-            argv=manage_argv("relay_outbox", "--heartbeat", str(self.heartbeat)),
+            argv=manage_argv(
+                "relay_outbox", "--heartbeat", str(self.heartbeat),
+                *(["--metrics-port", str(self.metrics_port)] if self.metrics_port else []),
+            ),
             log=self.log,
             env=django_env(self.settings, self.home),
         )

@@ -13,12 +13,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from consumers.replay.reader import DEFAULT_BATCH
 from consumers.replay.session import Record, Replay
 from consumers.replay.writers import open_writer
 from schemas.config import ConnectionSettings
 
 BROWSE_SECONDS = 10.0
 MAX_PAGE = 500
+PAGE_BATCH = 500
 EXPORT_FORMATS = ("jsonl", "csv")
 
 
@@ -31,11 +33,13 @@ class Query:
     where: list[str] = field(default_factory=list)
     limit: int = 50
 
-    def replay(self, settings: ConnectionSettings, *, limit: int | None) -> Replay:
+    def replay(self, settings: ConnectionSettings, *, limit: int | None,
+               batch_size: int = DEFAULT_BATCH) -> Replay:
         return Replay(
             settings, self.topic, self.start or None, self.end or None,
             partitions=None if self.partition is None else [self.partition],
             where=self.where, limit=limit, allow_empty=True, idle_timeout_s=BROWSE_SECONDS,
+            batch_size=batch_size,
         )
 
 
@@ -48,7 +52,9 @@ class Page:
 
 
 def browse(settings: ConnectionSettings, query: Query) -> Page:
-    replay = query.replay(settings, limit=max(1, min(query.limit, MAX_PAGE)))
+    limit = max(1, min(query.limit, MAX_PAGE))
+    # Small batches: a page wants its first records soon, not the replay's 20,000-record reads.
+    replay = query.replay(settings, limit=limit, batch_size=max(limit, PAGE_BATCH))
     stop = threading.Event()
     timer = threading.Timer(BROWSE_SECONDS, stop.set)
     replay.request_stop(stop)

@@ -33,12 +33,13 @@ def watched_groups() -> list[str]:
 class PartitionLag:
     topic: str
     partition: int
-    committed: int | None
+    committed: int | None  # None: the group never committed here
+    start: int  # where the group resumes: its committed offset, else the low watermark
     end: int
 
     @property
     def lag(self) -> int:
-        return max(0, self.end - (self.committed or 0)) if self.committed is not None else 0
+        return max(0, self.end - self.start)
 
 
 @dataclass
@@ -77,7 +78,9 @@ class Cluster:
         try:
             meta = self.admin.list_topics(timeout=self.settings.timeout_s)
         except KafkaException as exc:
-            raise broker_unreachable(self.settings.bootstrap_servers, f"list topics: {exc}") from exc
+            raise broker_unreachable(
+                self.settings.bootstrap_servers, f"list topics: {exc}"
+            ) from exc
         return {
             name: sorted(t.partitions)
             for name, t in meta.topics.items()
@@ -104,21 +107,17 @@ class Cluster:
         if describe:
             self._describe(state)
         committed = committed_offsets(self.admin, self.settings, group)
-        by_topic: dict[str, list[int]] = {}
-        for topic, partition in committed:
-            by_topic.setdefault(topic, []).append(partition)
-        for member in state.members:
-            for topic, partition in member["assignment"]:
-                by_topic.setdefault(topic, [])
-                if partition not in by_topic[topic]:
-                    by_topic[topic].append(partition)
-        for topic, partitions in sorted(by_topic.items()):
-            for p, (low, high) in sorted(self.watermarks(topic, sorted(partitions)).items()):
+        # Every partition of the topics the group commits on or is assigned: a partition it
+        # never committed on (no record reached it yet) starts at its low watermark, as the
+        # workers' `auto.offset.reset=earliest` does.
+        topics = {topic for topic, _ in committed}
+        topics |= {topic for m in state.members for topic, _ in m["assignment"]}
+        present = self.topics() if topics else {}
+        for topic in sorted(topics & set(present)):
+            for p, (low, high) in sorted(self.watermarks(topic, present[topic]).items()):
                 current = committed.get((topic, p))
-                # An assigned partition with nothing committed starts at its low watermark.
-                if current is None and any((topic, p) in m["assignment"] for m in state.members):
-                    current = low
-                state.partitions.append(PartitionLag(topic, p, current, high))
+                start = low if current is None else max(current, low)
+                state.partitions.append(PartitionLag(topic, p, current, start, high))
         return state
 
     def _describe(self, state: GroupState) -> None:

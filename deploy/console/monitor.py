@@ -55,6 +55,11 @@ class Monitor:
     def latest(self) -> Overview:
         return self._latest
 
+    def refresh(self) -> Overview:
+        """Sample now (before the thread's first pass finished) and keep the result."""
+        self._latest = self.sample()
+        return self._latest
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="console-sampler", daemon=True)
         self._thread.start()
@@ -173,7 +178,8 @@ def topic_rates(since_ms: int) -> dict[str, list[tuple[int, float]]]:
 
 
 def lag_series(group: str, since_ms: int) -> dict[str, list[tuple[int, float]]]:
-    """{"topic[partition]": [(at_ms, lag)]} of one group."""
+    """{"topic[partition]": [(at_ms, lag)]} of one group, for the partitions that had a lag in
+    the window (a group reads many idle retry partitions); their total if none had."""
     from deploy.console.models import MetricSample
 
     series: dict[str, list[tuple[int, float]]] = {}
@@ -183,4 +189,11 @@ def lag_series(group: str, since_ms: int) -> dict[str, list[tuple[int, float]]]:
     )
     for topic, partition, at_ms, value in rows:
         series.setdefault(f"{topic}[{partition}]", []).append((at_ms, float(value)))
-    return series
+    busy = {name: values for name, values in series.items() if any(v for _, v in values)}
+    if busy or not series:
+        return busy
+    totals: dict[int, float] = {}
+    for values in series.values():
+        for at_ms, value in values:
+            totals[at_ms] = totals.get(at_ms, 0.0) + value
+    return {f"all {len(series)} partitions": sorted(totals.items())}

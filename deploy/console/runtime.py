@@ -44,10 +44,7 @@ def overview():
     """The latest overview; sampled now if the sampler has not finished a pass yet."""
     mon = monitor()
     latest = mon.latest()
-    if latest.at_ms == 0:
-        latest = mon.sample()
-        mon._latest = latest
-    return latest
+    return latest if latest.at_ms else mon.refresh()
 
 
 def now_ms() -> int:

@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from consumers.replay.offsets import apply_reset, plan_reset
+from consumers.replay.ranges import parse_bound
 from deploy.console import charts, monitor, runtime
 from deploy.console.access import is_operator, operator_required
 from deploy.console.cluster import Cluster, watched_groups
 from deploy.console.views.common import audit
-from consumers.replay.offsets import apply_reset, plan_reset
-from consumers.replay.ranges import parse_bound
 from schemas.errors import PipelineError
 
 

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from deploy.console import browse, runtime
 from deploy.console.cluster import Cluster
 from deploy.console.views.common import clauses
-from deploy.topics import _describe_configs, plan, project_catalog
+from deploy.topics import describe_configs, plan, project_catalog
 from schemas.errors import PipelineError
 
 
@@ -62,7 +62,7 @@ def topic(request, name: str):
             if name not in present:
                 raise Http404(f"topic {name} does not exist on the cluster")
             context["partitions"] = sorted(cluster.watermarks(name, present[name]).items())
-            have = _describe_configs(cluster.admin, [name]).get(name, {})
+            have = describe_configs(cluster.admin, [name]).get(name, {})
         wanted = spec.configs() if spec else {}
         context["configs"] = [
             {"key": k, "catalog": wanted.get(k), "cluster": have.get(k),

@@ -52,16 +52,20 @@ class Relay:
         sender: KafkaSender,
         settings: LoopSettings,
         heartbeat: Callable[[], None] = lambda: None,
+        on_batch: Callable[[BatchOutcome, float], None] = lambda outcome, seconds: None,
     ):
         self.store = store
         self.sender = sender
         self.settings = settings
         self.heartbeat = heartbeat
+        # Called after every batch that claimed rows (metrics).
+        self.on_batch = on_batch
         self.totals = {"delivered": 0, "failed": 0}
         self._next_cleanup = 0.0
 
     def run_once(self) -> BatchOutcome:
         """One batch: claim heads, produce them, mark the acknowledged ones."""
+        started = time.monotonic()
         with self.store.batch():
             rows = self.store.claim()
             if not rows:
@@ -70,7 +74,9 @@ class Relay:
             self.store.mark(rows, sent.results)
         self.totals["delivered"] += sent.delivered
         self.totals["failed"] += sent.failed
-        return BatchOutcome(len(rows), sent.delivered, sent.failed)
+        outcome = BatchOutcome(len(rows), sent.delivered, sent.failed)
+        self.on_batch(outcome, time.monotonic() - started)
+        return outcome
 
     def run(self, stop: threading.Event, until_empty: bool = False) -> None:
         """Loop until `stop` is set (SIGTERM), finishing the batch in hand first."""

@@ -41,9 +41,30 @@ def run_relay(
     heartbeat_path: Path | None = None,
     until_empty: bool = False,
     batch_size: int | None = None,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> dict:
-    """Run until `stop` is set (or the outbox is empty with `until_empty`); returns totals."""
-    relay = build_relay(_heartbeat(heartbeat_path), batch_size, stop=stop)
+    """Run until `stop` is set (or the outbox is empty with `until_empty`); returns totals.
+    With `metrics_port`, Prometheus metrics are served on metrics_host:metrics_port."""
+    beat = _heartbeat(heartbeat_path)
+    metrics = None
+    if metrics_port:
+        from producer_django.events.health import outbox_stats
+        from producer_django.events.relay.metrics import RelayMetrics
+
+        metrics = RelayMetrics()
+        metrics.serve(metrics_port, metrics_host)
+        touch = beat
+
+        def beat() -> None:
+            touch()
+            metrics.refresh_backlog(outbox_stats)
+
+    relay = build_relay(beat, batch_size, stop=stop)
+    if metrics is not None:
+        relay.on_batch = lambda outcome, seconds: metrics.batch(
+            outcome.delivered, outcome.failed, seconds
+        )
     _require_tables(relay.store.alias)
     lock = None
     if not relay.store.locks_rows:
@@ -55,6 +76,8 @@ def run_relay(
         "row locks, several relays allowed" if lock is None else "single claimer",
         relay.sender.settings.bootstrap_servers,
     )
+    if metrics is not None:
+        metrics.ready.set(1)
     try:
         relay.run(stop, until_empty=until_empty)
     finally:

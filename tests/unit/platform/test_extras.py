@@ -32,6 +32,8 @@ EXTRA_MODULES = {
     "consumers.replay.export": "replay exports with a progress display (replay extra)",
     "consumers.replay.progress": "the progress display (replay extra)",
     "consumers.replay.parquet_export": "Parquet exports (replay extra)",
+    # Not an extra: a Django project of its own, whose models load only under its settings.
+    "deploy.console": "the operations console (its own Django settings)",
 }
 SHOP_CODE = ("producer_django.shop", "producer_django.accounts", "producer_django.catalog",
              "producer_django.inventory", "producer_django.orders", "consumers.shop",

@@ -21,6 +21,10 @@ class Command(BaseCommand):
             "--until-empty", action="store_true", help="exit once no row is pending"
         )
         parser.add_argument("--batch-size", type=int, help="override PIPELINE['BATCH_SIZE']")
+        parser.add_argument("--metrics-port", type=int,
+                            help="serve Prometheus metrics on this port")
+        parser.add_argument("--metrics-host", default="127.0.0.1",
+                            help="address of the metrics server (0.0.0.0 in a container)")
 
     def handle(self, *args, **options):
         stop = threading.Event()
@@ -32,6 +36,8 @@ class Command(BaseCommand):
                 heartbeat_path=options["heartbeat"],
                 until_empty=options["until_empty"],
                 batch_size=options["batch_size"],
+                metrics_port=options["metrics_port"],
+                metrics_host=options["metrics_host"],
             )
         except PipelineError as exc:
             raise CommandError(str(exc)) from exc
