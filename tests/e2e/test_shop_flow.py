@@ -200,3 +200,49 @@ def _database_url(stack) -> str:
 def test_unknown_sku_is_a_clear_404(pipeline):
     answer = httpx.get(f"{pipeline['streams']['url']}/inventory/NO-SUCH-{uuid.uuid4().hex[:6]}")
     assert answer.status_code == 404 and "unknown SKU" in answer.json()["error"]
+
+
+def test_the_readmes_shop_commands_run_on_the_running_shop(pipeline, api, stack, tmp_path):
+    """The README's replay, offsets, rebuild and stream-query examples (its `shop-stack`
+    blocks), exactly as written, on this stack with data in it."""
+    import os
+
+    from readme_commands import README, readme_commands, run
+
+    commands = [c for c in readme_commands(README.read_text()) if c.shop_stack and not c.skip]
+    assert commands, "no README block is marked shop-stack"
+    # The examples name SKU-1: a product and an order of it.
+    created = api.post("/api/products/", json={"sku": "SKU-1", "name": "Teapot",
+                                               "price_cents": 2500, "stock": 10})
+    assert created.status_code in (201, 409), created.text
+    user = api.post("/api/users/", json={"email": f"readme-{uuid.uuid4().hex[:6]}@example.com",
+                                         "name": "Readme"})
+    assert user.status_code == 201, user.text
+    order = api.post("/api/orders/", json={"user_id": user.json()["user_id"],
+                                           "lines": [{"sku": "SKU-1", "quantity": 1}]})
+    assert order.status_code == 201, order.text
+    wait_for(lambda: httpx.get(f"{pipeline['streams']['url']}/inventory/SKU-1",
+                               timeout=10).status_code == 200, "SKU-1 in the inventory table")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "DATABASE_URL")}
+    env.update(PIPELINE_HOME=str(stack.home), PIPELINE_PROJECT=str(README.parent))
+    for command in commands:
+        # An offsets reset is refused while the group has members: the README says so.
+        stopped = command.argv[:2] == ("offsets", "reset") and "worker-search" in command.argv
+        if stopped:
+            stack.stop("worker-search")
+            # Static membership: the member stays until its session times out.
+            wait_for(lambda: not _members(stack, "worker-search"), "worker-search to leave")
+        try:
+            run(command, env, tmp_path)
+        finally:
+            if stopped:
+                stack.up(only={"worker-search"})
+
+
+def _members(stack, group: str) -> list:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(stack.settings.kafka_conf())
+    described = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    return list(described.members)
