@@ -27,6 +27,7 @@ from producer_django.tasks.enqueue import enqueue
 from producer_django.tasks.request import TaskRequest
 from producer_django.tasks.task import first_queue, registered
 from schemas import project as projects
+from schemas.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Scheduler:
 
     def start(self, now_ms: int | None = None) -> None:
         """Create the entries' rows; enqueue the latest missed tick of existing ones once."""
+        self._require_tables()
         now_ms = now_ms if now_ms is not None else _now_ms()
         for name, spec in self.entries.items():
             if registered(spec.task) is None:
@@ -69,6 +71,16 @@ class Scheduler:
                 if cursor.rowcount != 1:
                     self._fire(cursor, name, spec, latest)
             self._seen[name] = latest
+
+    def _require_tables(self) -> None:
+        tables = set(connections[self.alias].introspection.table_names())
+        missing = sorted({"tasks_schedule", "events_outbox"} - tables)
+        if missing:
+            raise ConfigError(
+                f"database {self.alias!r} has no table {', '.join(missing)}; add "
+                "producer_django.events and producer_django.tasks to INSTALLED_APPS and run "
+                "`python manage.py migrate` (or `pipeline manage migrate`)"
+            )
 
     def run_once(self, now_ms: int | None = None) -> int:
         """Enqueue every tick due since the last pass; returns how many this copy enqueued."""

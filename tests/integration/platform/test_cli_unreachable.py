@@ -75,6 +75,10 @@ COMMANDS = {
     # reports to its own log; the queries are the CLI's part.
     "streams": [case(f"streams get inventory inventory SKU-1 --url {DEAD_URL}", 3, 3)],
     "trace": [case("trace 00000000-0000-0000-0000-000000000000", {1, 3}, {1, 3})],
+    "lineage run": [case("lineage run", 3, 3, foreground=True)],
+    "lineage recent": [case("lineage recent", ANY_OUTCOME, ANY_OUTCOME)],
+    "console user": [case("console user cli-unreachable", ANY_OUTCOME, ANY_OUTCOME)],
+    "topics export": [case("topics export --format strimzi --out {tmp}/topics.yaml", 0, 0)],
 }
 
 
