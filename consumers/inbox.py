@@ -85,9 +85,6 @@ class NoInbox:
     handled (in its effect's transaction, or by its tables' keys): claims everything, records
     nothing."""
 
-    def create(self) -> None:
-        """Nothing to create."""
-
     def claim(self, tx, event_id: str, event_type: str, now_ms: int) -> bool:
         return True
 

@@ -185,7 +185,9 @@ class Worker:
         client = registry.connect(self.settings)
         self._deserializer = EventDeserializer(client)
         self.database.connect()
-        self.inbox.create()
+        # The inbox table exists for every worker: a handler that claims its own inbox (the
+        # tasks worker) writes its rows there, in its own transaction.
+        Inbox(self.database, self.group_id).create()
         self.handler.open(_Context(self.name, self.options, self.database, self.metrics))
         ensure_topics(self.settings, routing.group_topics(self.group_id, len(self.retry_topics)))
         self._producer = Producer(
