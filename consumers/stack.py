@@ -17,7 +17,6 @@ from consumers import smtp_server
 from consumers.handlers import worker_names
 from consumers.metrics import worker_ready
 from deploy.runtime.process import ProcessSpec
-from schemas import project as projects
 
 SMTP_HOST = "127.0.0.1"
 PREFERRED_SMTP_PORT = 8025
@@ -106,17 +105,11 @@ class WorkerComponent:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def process(self) -> ProcessSpec:
-        settings = self.stack.settings
         env = {
-            **projects.current().env(),
-            "PIPELINE_HOME": str(self.stack.home),
-            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+            **self.stack.child_env(),
             "EMAIL_HOST": self.smtp.host,
             "EMAIL_PORT": str(self.smtp.port),
         }
-        if settings.database_url:
-            env["DATABASE_URL"] = settings.database_url
         return ProcessSpec(
             argv=[sys.executable, "-m", "deploy.cli", "worker", self.worker,
                   "--metrics-port", str(self.metrics_port), "--instance-id", f"{self.name}-1"],

@@ -25,22 +25,6 @@ from schemas.errors import PipelineError
 
 T = TypeVar("T")
 # The metadata every event record carries (catalog.METADATA_FIELDS), as Avro fields.
-METADATA_AVRO_FIELDS = (
-    {"name": "event_id", "type": "string",
-     "doc": "UUID of this event; derived events use a deterministic id."},
-    {"name": "occurred_at", "type": {"type": "long", "logicalType": "timestamp-millis"},
-     "doc": "When the domain change happened (UTC)."},
-    {"name": "aggregate_id", "type": "string",
-     "doc": "Id of the aggregate the event belongs to; also the Kafka key."},
-    {"name": "aggregate_version", "type": "long",
-     "doc": "Per-aggregate sequence number, strictly increasing."},
-    {"name": "correlation_id", "type": "string",
-     "doc": "Id shared by every event of one business flow."},
-    {"name": "causation_id", "type": ["null", "string"], "default": None,
-     "doc": "event_id of the event that caused this one, if any."},
-    {"name": "producer", "type": "string",
-     "doc": "Name of the service that produced the event."},
-)
 
 EXAMPLE_EVENT = "ExampleRecorded"
 EXAMPLE_KEY = "example_id"
@@ -443,7 +427,7 @@ def _schema_text(name: str, namespace: str, fields: Sequence[dict], doc: str = "
     schema: dict = {"type": "record", "name": name, "namespace": namespace}
     if doc:
         schema["doc"] = doc
-    schema["fields"] = [*METADATA_AVRO_FIELDS, *fields]
+    schema["fields"] = [*catalog.METADATA_AVRO_FIELDS, *fields]
     return json.dumps(schema, indent=2) + "\n"
 
 

@@ -389,6 +389,23 @@ class Stack:
         except (OSError, ValueError, TypeError):
             return {}
 
+    def child_env(self) -> dict[str, str]:
+        """What every process the stack starts needs to reach this stack and see its project:
+        the project's import path, this home, the broker and registry (and DATABASE_URL when
+        set). Areas add their own keys."""
+        from schemas import project
+
+        settings = self.settings
+        env = {
+            **project.current().env(),
+            "PIPELINE_HOME": str(self.home),
+            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+        }
+        if settings.database_url:
+            env["DATABASE_URL"] = settings.database_url
+        return env
+
     def pid(self, name: str) -> int | None:
         return self._read_state().get("pids", {}).get(name)
 

@@ -66,11 +66,9 @@ class StreamWorker:
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
 
     def process(self) -> ProcessSpec:
-        settings = self.stack.settings
         env = {
+            **self.stack.child_env(),
             **worker.env(self.app),
-            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
             "STREAMS_WEB_HOST": WEB_HOST,
             "STREAMS_WEB_PORT": str(self.web_port),
             "STREAMS_DATA_DIR": str(self.dir / "data"),

@@ -12,7 +12,6 @@ from pathlib import Path
 from consumers.lineage.indexer import EFFECTS_GROUP, GROUP
 from consumers.lineage.metrics import indexer_ready
 from deploy.runtime.process import ProcessSpec
-from schemas import project as projects
 
 NAME = "lineage"
 PREFERRED_METRICS_PORT = 9440
@@ -51,20 +50,11 @@ class LineageComponent:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def process(self) -> ProcessSpec:
-        settings = self.stack.settings
-        env = {
-            **projects.current().env(),
-            "PIPELINE_HOME": str(self.stack.home),
-            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
-        }
-        if settings.database_url:
-            env["DATABASE_URL"] = settings.database_url
         return ProcessSpec(
             argv=[sys.executable, "-m", "deploy.cli", "lineage", "run",
                   "--metrics-port", str(self.metrics_port), "--instance-id", f"{NAME}-1"],
             log=self.log,
-            env=env,
+            env=self.stack.child_env(),
         )
 
     def healthy(self) -> bool:
