@@ -241,3 +241,49 @@ def test_the_lineage_page_traces_an_event(console, console_stack, browser, shots
         shots("lineage-trace")
     finally:
         console_stack.stop("lineage")
+
+
+def test_an_order_placed_through_the_api_is_traced_in_the_browser(console, console_stack, browser,
+                                                                  shots):
+    """The whole shop running: an order placed through the HTTP API shows on the lineage page
+    with what it caused: the confirmation mail (the notifications worker's effect), the
+    inventory level and the search document."""
+    import httpx
+
+    from deploy.stack import INFRASTRUCTURE
+
+    started = [c.name for c in console_stack.components()
+               if c.name not in INFRASTRUCTURE and c.name not in COMPONENTS]
+    console_stack.up()
+    try:
+        report = console_stack.status()
+        api = httpx.Client(base_url=report["django"]["url"], timeout=30, headers={
+            "Authorization": f"Token {report['django']['api_token']}"})
+        tag = uuid.uuid4().hex[:8]
+        product = api.post("/api/products/", json={"sku": f"TRACE-{tag}", "name": "Kettle",
+                                                   "price_cents": 1500, "stock": 5})
+        assert product.status_code == 201, product.text
+        user = api.post("/api/users/", json={"email": f"trace-{tag}@example.com",
+                                             "name": "Grace Hopper"})
+        assert user.status_code == 201, user.text
+        order = api.post("/api/orders/", json={"user_id": user.json()["user_id"],
+                                               "lines": [{"sku": f"TRACE-{tag}", "quantity": 1}]})
+        assert order.status_code == 201, order.text
+        order_id = order.json()["order_id"]
+
+        def traced(d) -> bool:
+            d.get(console["url"] + f"/lineage/?q={order_id}")
+            tree = d.find_elements(By.ID, "trace-tree")
+            if not tree:
+                return False
+            text = tree[0].text
+            caused = ("OrderPlaced", "NotificationRequested", "InventoryLevel",
+                      "SearchDocumentUpserted")
+            mailed = any(GROUP in e.text for e in d.find_elements(By.CLASS_NAME, "effect"))
+            return all(name in text for name in caused) and mailed
+
+        wait(browser, 180).until(traced)
+        shots("lineage-order")
+    finally:
+        for name in reversed(started):
+            console_stack.stop(name)
