@@ -4,6 +4,7 @@ metrics page reports both of its consumer groups ready."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import httpx
@@ -93,4 +94,7 @@ def test_indexer_records_events_once_and_dead_letters_as_effects(settings, regis
     assert f'pipeline_worker_ready{{group="{group}",worker="{group}"}} 1.0' in page
     assert f'group="lineage-{unique}-effects"' in page
     assert "pipeline_lineage_events_indexed_total" in page
-    assert 'pipeline_lineage_effects_indexed_total{outcome="dead-lettered"} 1.0' in page
+    # At least ours: earlier tests of the session may have dead-lettered into the same group.
+    dead_lettered = re.search(
+        r'pipeline_lineage_effects_indexed_total\{outcome="dead-lettered"\} ([0-9.]+)', page)
+    assert dead_lettered and float(dead_lettered.group(1)) >= 1, page
