@@ -16,7 +16,7 @@ from django.http import HttpResponseForbidden, JsonResponse
 
 from deploy.console.models import OPERATE
 
-OPEN_PATHS = ("/login/", "/static/", "/healthz")
+OPEN_PATHS = ("/login/", "/static/", "/healthz", "/metrics")
 
 
 class LoginRequiredMiddleware:

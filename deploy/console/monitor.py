@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from consumers import dlq
-from deploy.console import outbox
+from deploy.console import metrics, outbox
 from deploy.console.cluster import Cluster, GroupState, watched_groups
 from schemas import project as projects
 from schemas.config import ConnectionSettings
@@ -77,8 +77,10 @@ class Monitor:
             try:
                 self._latest = self.sample()
             except Exception:  # a pass that fails is logged; the next one tries again
+                metrics.SAMPLE_FAILURES.inc()
                 logger.exception("sampling pass failed")
             finally:
+                metrics.SAMPLE_SECONDS.observe(time.monotonic() - began)
                 close_old_connections()
             self._stop.wait(max(0.5, self.interval_s - (time.monotonic() - began)))
 

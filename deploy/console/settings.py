@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "deploy.console.apps.ConsoleConfig",
 ]
 MIDDLEWARE = [
+    "deploy.console.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

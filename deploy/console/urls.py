@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.urls import path
 from django.views.static import serve
 
+from deploy.console.metrics import metrics_view
 from deploy.console.views import audit, deadletters, groups, lineage, overview, topics
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -34,5 +35,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
     path("healthz", lambda request: HttpResponse("ok", content_type="text/plain"),
          name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("static/<path:path>", serve, {"document_root": STATIC_DIR}, name="static"),
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from deploy.console import metrics
 from deploy.console.models import AuditEntry
 
 
 def audit(request, action: str, target: str, detail: str, outcome: str) -> AuditEntry:
+    metrics.ACTIONS.labels(action, outcome).inc()
     return AuditEntry.objects.create(
         username=request.user.get_username(), action=action, target=target,
         detail=detail[:4000], outcome=outcome,

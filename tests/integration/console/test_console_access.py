@@ -78,3 +78,12 @@ def test_health_and_static_assets_need_no_login_and_come_from_the_package(
     session_factory, path
 ):
     assert session_factory().http.get(path).status_code == 200
+
+
+def test_metrics_need_no_login_and_count_requests_and_actions(console, session_factory):
+    operator = session_factory().login(console["username"], console["password"])
+    assert operator.http.get("/groups/").status_code == 200
+    page = session_factory().http.get("/metrics")
+    assert page.status_code == 200
+    assert 'pipeline_console_requests_total{status="200",view="groups"}' in page.text
+    assert "pipeline_console_sample_seconds_count" in page.text
