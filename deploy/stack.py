@@ -45,6 +45,8 @@ from schemas.config import (
 from schemas.errors import PipelineError, ServiceUnavailable
 
 STARTUP_TIMEOUT_S = 120
+# How long a port of this home may stay open after its component died (process exiting).
+PORT_RELEASE_WAIT_S = 15.0
 
 
 class _Infrastructure(frozenset):
@@ -472,6 +474,11 @@ class Stack:
 
     def _require_free_ports(self, comp) -> None:
         for port in getattr(comp, "ports", ()):
+            # A component of this home that was just killed may still be exiting: give its
+            # port a moment to close before calling the holder a stranger.
+            deadline = time.monotonic() + PORT_RELEASE_WAIT_S
+            while port_open(port) and time.monotonic() < deadline:
+                time.sleep(0.3)
             if port_open(port):
                 raise StartupFailed(
                     f"{comp.name} cannot start: port {port} on 127.0.0.1 is already in use by "
