@@ -60,8 +60,8 @@ def _child(args) -> int:
     from django.core.management import call_command
     from rest_framework.test import APIClient
 
-    from producer_django.catalog import services as catalog
-    from producer_django.inventory import services as inventory
+    from producer_django.shop.catalog import services as catalog
+    from producer_django.shop.inventory import services as inventory
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)

@@ -238,11 +238,11 @@ def _field_of(exc: ValidationError) -> str | None:
 
 
 def _short_field(path: str | None) -> str | None:
-    # fastavro names fields by full path, e.g. "shop.events.UserRegistered.email".
+    # fastavro names fields by full path, e.g. "billing.events.InvoiceIssued.email".
     if not path:
         return path
     # Strip the namespace, then the (possibly nested) record's name: "quantity" of
-    # "shop.events.OrderLine.quantity".
+    # "billing.events.InvoiceLine.quantity".
     for full_name in catalog.current().full_names():
         namespace = full_name.rpartition(".")[0]
         if namespace and path.startswith(namespace + "."):

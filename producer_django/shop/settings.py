@@ -51,10 +51,10 @@ INSTALLED_APPS = [
     "producer_django.events",
     "producer_django.tasks",
     "producer_django.shop",
-    "producer_django.accounts",
-    "producer_django.catalog",
-    "producer_django.inventory",
-    "producer_django.orders",
+    "producer_django.shop.accounts",
+    "producer_django.shop.catalog",
+    "producer_django.shop.inventory",
+    "producer_django.shop.orders",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from producer_django.orders.models import Order
+from producer_django.shop.orders.models import Order
 from producer_django.tasks import task
 
 

@@ -6,11 +6,11 @@ from django.urls import path, re_path
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView
 
-from producer_django.accounts.views import UserList
-from producer_django.catalog.views import ProductDetail, ProductList
-from producer_django.inventory.views import AdjustStock
-from producer_django.orders.views import CancelOrder, OrderDetail, OrderList, ShipOrder
+from producer_django.shop.accounts.views import UserList
+from producer_django.shop.catalog.views import ProductDetail, ProductList
 from producer_django.shop.health import Health
+from producer_django.shop.inventory.views import AdjustStock
+from producer_django.shop.orders.views import CancelOrder, OrderDetail, OrderList, ShipOrder
 from producer_django.shop.search import Search
 
 # An unknown path under /api/ answers the API's JSON error, not Django's HTML page.

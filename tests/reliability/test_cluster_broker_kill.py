@@ -20,7 +20,7 @@ from deploy.runtime.kafka import ClusterShape
 from deploy.runtime.ports import free_port
 from deploy.runtime.process import ProcessSpec
 from deploy.stack import INFRASTRUCTURE, Ports, Stack
-from producer_django.testing import ShopProcesses
+from producer_django.shop.testing import ShopProcesses
 from schemas import registry
 
 pytestmark = pytest.mark.cluster

@@ -13,7 +13,8 @@ import uuid
 import httpx
 import pytest
 
-from producer_django.testing import ShopProcesses, order_problems, read_topic, wait_until
+from producer_django.shop.testing import ShopProcesses
+from producer_django.testing import order_problems, read_topic, wait_until
 
 MESSAGE_TIMEOUT_MS = 3000
 OUTAGE_S = 10  # > MESSAGE_TIMEOUT_MS, so messages in flight time out inside the producer

@@ -11,7 +11,8 @@ import random
 import time
 import uuid
 
-from producer_django.testing import ShopProcesses, order_problems, read_topic, wait_until
+from producer_django.shop.testing import ShopProcesses
+from producer_django.testing import order_problems, read_topic, wait_until
 
 EVENTS = 3000
 MAX_KILLS = 10

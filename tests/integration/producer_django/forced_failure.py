@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from producer_django.events.models import OutboxEvent  # noqa: E402
-from producer_django.inventory.models import StockLevel  # noqa: E402
-from producer_django.orders import services  # noqa: E402
-from producer_django.orders.models import Order  # noqa: E402
+from producer_django.shop.inventory.models import StockLevel  # noqa: E402
+from producer_django.shop.orders import services  # noqa: E402
+from producer_django.shop.orders.models import Order  # noqa: E402
 
 user_id, sku, correlation = sys.argv[1:4]
 real_publish = services.publish

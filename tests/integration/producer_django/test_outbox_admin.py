@@ -10,7 +10,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from producer_django.testing import ShopProcesses, query, wait_until
+from producer_django.shop.testing import ShopProcesses
+from producer_django.testing import query, wait_until
 
 HERE = Path(__file__).parent
 

@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
+from producer_django.shop.testing import ShopProcesses
 from producer_django.testing import (
-    ShopProcesses,
     TemporaryPostgres,
     order_problems,
     query,

@@ -10,11 +10,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 AREAS = ("schemas", "producer_django", "consumers", "streams", "deploy")
 # The shop's own code: its Django project and apps, handlers, stream apps, schemas and catalog.
-SHOP = (
-    "producer_django/shop", "producer_django/accounts", "producer_django/catalog",
-    "producer_django/inventory", "producer_django/orders", "consumers/shop", "streams/shop",
-    "schemas/shop", "deploy/shop",
-)
+SHOP = ("producer_django/shop", "consumers/shop", "streams/shop", "schemas/shop", "deploy/shop")
 
 
 def _shop_names() -> set[str]:

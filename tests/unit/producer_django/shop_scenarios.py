@@ -23,8 +23,8 @@ from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from producer_django.catalog.services import create_product  # noqa: E402
 from producer_django.events.models import OutboxEvent  # noqa: E402
+from producer_django.shop.catalog.services import create_product  # noqa: E402
 
 CHANGELIST = "/admin/events/outboxevent/"
 # Indented, sorted keys, escaped quotes.

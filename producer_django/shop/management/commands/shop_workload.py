@@ -16,9 +16,9 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, transaction
 
-from producer_django.catalog import services as catalog
-from producer_django.inventory import services as inventory
-from producer_django.inventory.models import StockLevel
+from producer_django.shop.catalog import services as catalog
+from producer_django.shop.inventory import services as inventory
+from producer_django.shop.inventory.models import StockLevel
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from producer_django.catalog.models import Product
+from producer_django.shop.catalog.models import Product
 
 
 @admin.register(Product)

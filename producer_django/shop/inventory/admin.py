@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from producer_django.inventory.models import StockLevel
+from producer_django.shop.inventory.models import StockLevel
 
 
 @admin.register(StockLevel)

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from producer_django.accounts.models import Customer
+from producer_django.shop.accounts.models import Customer
 
 
 class NormalizedEmailField(serializers.EmailField):

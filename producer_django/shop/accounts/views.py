@@ -3,8 +3,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from producer_django.accounts import services
-from producer_django.accounts.serializers import CustomerSerializer
+from producer_django.shop.accounts import services
+from producer_django.shop.accounts.serializers import CustomerSerializer
 from producer_django.shop.openapi import api_errors
 
 

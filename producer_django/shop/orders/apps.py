@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class OrdersConfig(AppConfig):
-    name = "producer_django.orders"
+    name = "producer_django.shop.orders"
     label = "orders"

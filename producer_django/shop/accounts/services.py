@@ -1,7 +1,7 @@
 from django.db import IntegrityError, transaction
 
-from producer_django.accounts.models import Customer
 from producer_django.events.publish import publish
+from producer_django.shop.accounts.models import Customer
 from producer_django.shop.errors import Conflict
 
 

@@ -4,14 +4,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from producer_django.catalog import services
-from producer_django.catalog.models import SKU_PATTERN, Product, is_sku
-from producer_django.catalog.serializers import (
+from producer_django.shop.cache import cached, product_key
+from producer_django.shop.catalog import services
+from producer_django.shop.catalog.models import SKU_PATTERN, Product, is_sku
+from producer_django.shop.catalog.serializers import (
     PriceChangeSerializer,
     ProductCreateSerializer,
     ProductSerializer,
 )
-from producer_django.shop.cache import cached, product_key
 from producer_django.shop.openapi import api_errors
 
 SKU = OpenApiParameter(

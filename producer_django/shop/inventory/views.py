@@ -3,10 +3,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from producer_django.catalog.views import SKU, known_sku
-from producer_django.inventory import services
-from producer_django.inventory.models import StockLevel
-from producer_django.inventory.serializers import AdjustSerializer, StockLevelSerializer
+from producer_django.shop.catalog.views import SKU, known_sku
+from producer_django.shop.inventory import services
+from producer_django.shop.inventory.models import StockLevel
+from producer_django.shop.inventory.serializers import AdjustSerializer, StockLevelSerializer
 from producer_django.shop.openapi import api_errors
 
 

@@ -7,13 +7,13 @@ from collections import Counter
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from producer_django.accounts.models import Customer
-from producer_django.catalog.models import MAX_TOTAL_CENTS, Product
 from producer_django.events.publish import publish
-from producer_django.inventory import services as inventory
-from producer_django.orders.models import Order, OrderLine
+from producer_django.shop.accounts.models import Customer
 from producer_django.shop.cache import forget_on_commit, order_key
+from producer_django.shop.catalog.models import MAX_TOTAL_CENTS, Product
 from producer_django.shop.errors import Conflict
+from producer_django.shop.inventory import services as inventory
+from producer_django.shop.orders.models import Order, OrderLine
 
 
 def place_order(customer: Customer, lines: list[dict]) -> Order:

@@ -1,10 +1,10 @@
 from django.db import IntegrityError, transaction
 
-from producer_django.catalog.models import Product
 from producer_django.events.publish import publish
-from producer_django.inventory.models import StockLevel
 from producer_django.shop.cache import forget_on_commit, product_key
+from producer_django.shop.catalog.models import Product
 from producer_django.shop.errors import Conflict
+from producer_django.shop.inventory.models import StockLevel
 
 
 def create_product(sku: str, name: str, price_cents: int, stock: int) -> Product:

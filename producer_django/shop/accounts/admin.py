@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from producer_django.accounts.models import Customer
+from producer_django.shop.accounts.models import Customer
 
 
 @admin.register(Customer)

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class InventoryConfig(AppConfig):
-    name = "producer_django.inventory"
+    name = "producer_django.shop.inventory"
     label = "inventory"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from producer_django.orders.models import Order, OrderLine
+from producer_django.shop.orders.models import Order, OrderLine
 
 
 class OrderLineInline(admin.TabularInline):

@@ -7,16 +7,16 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from producer_django.orders import services
-from producer_django.orders.models import Order
-from producer_django.orders.serializers import (
+from producer_django.shop.cache import cached, order_key
+from producer_django.shop.openapi import api_errors
+from producer_django.shop.orders import services
+from producer_django.shop.orders.models import Order
+from producer_django.shop.orders.serializers import (
     CancelSerializer,
     OrderSerializer,
     PlaceOrderSerializer,
     ShipSerializer,
 )
-from producer_django.shop.cache import cached, order_key
-from producer_django.shop.openapi import api_errors
 
 ORDER_ID = OpenApiParameter(
     "order_id", OpenApiTypes.UUID, OpenApiParameter.PATH,

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from producer_django.inventory.models import MAX_ON_HAND
+from producer_django.shop.inventory.models import MAX_ON_HAND
 
 
 class AdjustSerializer(serializers.Serializer):

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    name = "producer_django.accounts"
+    name = "producer_django.shop.accounts"
     label = "accounts"

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class CatalogConfig(AppConfig):
-    name = "producer_django.catalog"
+    name = "producer_django.shop.catalog"
     label = "catalog"

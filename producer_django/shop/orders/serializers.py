@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from producer_django.accounts.models import Customer
-from producer_django.catalog.models import SKU_PATTERN, Product
-from producer_django.orders.models import Order
+from producer_django.shop.accounts.models import Customer
+from producer_django.shop.catalog.models import SKU_PATTERN, Product
+from producer_django.shop.orders.models import Order
 
 MAX_LINE_QUANTITY = 10_000
 

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from django.db import transaction
 
 from producer_django.events.publish import publish
-from producer_django.inventory.models import MAX_ON_HAND, StockLevel
 from producer_django.shop.cache import forget_on_commit, product_key
 from producer_django.shop.errors import Conflict
+from producer_django.shop.inventory.models import MAX_ON_HAND, StockLevel
 
 
 def lock_levels(skus) -> dict[str, StockLevel]:

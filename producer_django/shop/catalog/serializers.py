@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from producer_django.catalog.models import MAX_PRICE_CENTS, SKU_PATTERN, Product
-from producer_django.inventory.models import MAX_ON_HAND
+from producer_django.shop.catalog.models import MAX_PRICE_CENTS, SKU_PATTERN, Product
+from producer_django.shop.inventory.models import MAX_ON_HAND
 
 
 class ProductCreateSerializer(serializers.ModelSerializer):
