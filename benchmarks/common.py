@@ -62,6 +62,13 @@ def report(name: str, ours: float, baseline: float, target: float) -> bool:
     return ratio >= target
 
 
+def report_figure(name: str, measured: str, target: str, met: bool) -> bool:
+    """A figure that is not a throughput ratio (latencies, rates held): printed like `report`."""
+    verdict = "meets" if met else "MISSES"
+    print(f"{name:<44} {measured}  ({verdict} target {target})")
+    return met
+
+
 class ChildFailed(RuntimeError):
     """A benchmark's child process exited non-zero; the message carries its stderr tail."""
 
