@@ -46,13 +46,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or EXIT_OK
     except PipelineError as exc:
-        return _fail(args, exc)
+        from deploy.failures import explain_refusal
+
+        # A secured cluster's refusal wrapped by the command: name principal, resource, hint.
+        refused = explain_refusal(exc, _settings_for_errors(args), _topic_of(args))
+        if refused is not None:
+            logging.getLogger(__name__).debug("details", exc_info=exc)
+        return _fail(args, refused or exc)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
         from deploy.failures import as_pipeline_error
 
-        known = as_pipeline_error(exc, _settings_for_errors(args))
+        known = as_pipeline_error(exc, _settings_for_errors(args), _topic_of(args))
         if known is None:
             raise
         logging.getLogger(__name__).debug("details", exc_info=exc)
@@ -80,6 +86,14 @@ def _component(args) -> str:
     if args.command == "worker":
         return f"worker-{args.name}"
     return "pipeline"
+
+
+def _topic_of(args) -> str | None:
+    """The one topic a command works on (`replay TOPIC`, `--topic T`), to name in a refusal."""
+    topic = getattr(args, "topic", None)
+    if isinstance(topic, list) and len(topic) == 1:
+        topic = topic[0]
+    return topic if isinstance(topic, str) and topic else None
 
 
 def _settings_for_errors(args):

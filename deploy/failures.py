@@ -13,14 +13,17 @@ import re
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from deploy.refusals import with_role_hint
 from schemas.config import ConnectionSettings
 from schemas.errors import (
     REGISTRY_HINT,
+    AccessRefused,
     ConfigError,
     PipelineError,
     ServiceUnavailable,
     broker_unreachable,
 )
+from schemas.refusals import diagnose, refusal
 
 # librdkafka codes that mean "could not talk to the cluster", not "the cluster said no".
 _UNREACHABLE = {
@@ -51,10 +54,14 @@ class FileFailure(PipelineError):
     """A file or folder named on the command line cannot be read or written."""
 
 
-def as_pipeline_error(exc: BaseException, settings: ConnectionSettings) -> PipelineError | None:
-    """The PipelineError for an expected library failure, or None for a real bug."""
+def as_pipeline_error(exc: BaseException, settings: ConnectionSettings,
+                      topic: str | None = None) -> PipelineError | None:
+    """The PipelineError for an expected library failure, or None for a real bug.
+
+    `topic` is the one topic the command works on, if any: librdkafka often does not name the
+    topic of a refusal."""
     if isinstance(exc, KafkaException):
-        return _kafka(exc, settings)
+        return _kafka(exc, settings, topic)
     if isinstance(exc, SchemaRegistryError):
         return _registry(exc, settings)
     try:
@@ -71,11 +78,38 @@ def as_pipeline_error(exc: BaseException, settings: ConnectionSettings) -> Pipel
     return None
 
 
-def _kafka(exc: KafkaException, settings: ConnectionSettings) -> PipelineError:
+def explain_refusal(exc: BaseException, settings: ConnectionSettings, topic: str | None = None,
+                    context: str = "") -> AccessRefused | None:
+    """The AccessRefused behind `exc` (a KafkaException, or a PipelineError raised from one)
+    with the role table's hint, or None when the cluster refused nothing.
+
+    The one place the CLI turns a refusal into its message: a login refusal that librdkafka
+    reported as "transport failure" is found by connecting once more (`diagnose`)."""
+    if isinstance(exc, AccessRefused):
+        return with_role_hint(exc)
+    if not isinstance(exc, KafkaException):
+        cause = exc.__cause__ or exc.__context__
+        return explain_refusal(cause, settings, topic, str(exc)) if cause is not None else None
+    err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+    if err is None:
+        return None
+    conf = settings.kafka_conf()
+    refused = refusal(err, conf, topic=topic, context=context)
+    if refused is None and err.code() in _UNREACHABLE:
+        # A refused login or a plaintext client at a TLS listener looks like an unreachable
+        # broker to the caller; one more connection reads the broker's actual reason.
+        refused = diagnose(conf, timeout_s=min(settings.timeout_s, 4.0))
+    return with_role_hint(refused) if refused is not None else None
+
+
+def _kafka(exc: KafkaException, settings: ConnectionSettings, topic: str | None) -> PipelineError:
     err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
     if err is None:
         return KafkaFailure(f"Kafka client: {exc}")
     text = err.str()
+    refused = explain_refusal(exc, settings, topic)
+    if refused is not None:
+        return refused
     if err.code() in _UNREACHABLE:
         return broker_unreachable(settings.bootstrap_servers, text)
     if err.code() == KafkaError._INVALID_ARG:

@@ -7,6 +7,10 @@ PipelineError
 ├── DeserializationError        bytes that are not a decodable event (names the reason)
 │   └── UnknownSchemaError      the schema id is not in the registry
 ├── CompatibilityError          a schema change would break readers (names subject and field)
+├── AccessRefused               a secured cluster said no (names principal, resource and a hint;
+│   │                           built by schemas/refusals.py from the client's KafkaError)
+│   ├── AuthorizationRefused    no ACL grants the operation (topic, group, cluster, txn id)
+│   └── AuthenticationRefused   the login failed: SASL credentials, TLS trust, or plaintext client
 └── (the CLI's, deploy/failures.py: what the libraries raise, as one line)
     ├── KafkaFailure            the broker refused a request (names its reason)
     ├── RegistryFailure         the registry answered an error status
@@ -81,3 +85,50 @@ class PermanentFailure(PipelineError):
 
 class CompatibilityError(PipelineError):
     """A schema change is incompatible with what readers already depend on."""
+
+
+class AccessRefused(PipelineError):
+    """A secured cluster refused this client. Not retriable: only new credentials or ACLs help.
+
+    `principal` is the SASL user the client connected as ("" when it sent none); `resource` is
+    its text ("topic orders", "group worker-x", "the cluster", "" for a login); `hint` says
+    how to get access and may be replaced by a better one (`with_hint`), e.g. one naming the
+    role of the local stack's role table that grants it.
+    """
+
+    def __init__(self, principal: str, resource: str, reason: str, hint: str,
+                 operation: str | None = None, kind: str = "", name: str | None = None):
+        self.principal = principal
+        self.resource = resource
+        self.reason = reason
+        self.hint = hint
+        self.operation = operation
+        self.kind = kind  # "topic", "group", "cluster", "transactional_id" or "" (a login)
+        self.name = name  # the topic, group or id; None when nobody named it
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        raise NotImplementedError
+
+    def with_hint(self, hint: str) -> AccessRefused:
+        return type(self)(self.principal, self.resource, self.reason, hint, self.operation,
+                          self.kind, self.name)
+
+    @property
+    def who(self) -> str:
+        return f"principal {self.principal!r}" if self.principal else "a client without a login"
+
+
+class AuthorizationRefused(AccessRefused):
+    """An ACL is missing: the broker answered *_AUTHORIZATION_FAILED."""
+
+    def _text(self) -> str:
+        what = f"{self.operation} on" if self.operation else "use"
+        return f"{self.who} may not {what} {self.resource} ({self.reason}). {self.hint}"
+
+
+class AuthenticationRefused(AccessRefused):
+    """The connection was refused before any request: SASL login, TLS handshake, protocol."""
+
+    def _text(self) -> str:
+        return f"{self.who} could not log in: {self.reason}. {self.hint}"
