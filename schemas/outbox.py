@@ -8,20 +8,29 @@ created by its migrations; the relay drains them.
 Each insert takes (or creates) the aggregate's version row lock first and stamps the version
 into the row and its payload; a concurrent writer of the same aggregate waits until the first
 commits, so outbox ids of one aggregate are in version order. SQLite >= 3.35 and PostgreSQL.
+
+An event that Kafka would refuse as too large is refused here instead (EventTooLarge), before
+anything is written: the limit is the topic's `max.message.bytes` from the topic catalog (its
+`config`, else the catalog's `[defaults] config`), else the broker default.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from schemas import catalog
-from schemas.errors import ConfigError
+from schemas import project as projects
+from schemas.errors import ConfigError, SerializationError
+from schemas.serde import encoded_body_size
 
 OUTBOX_TABLE = "events_outbox"
 VERSION_TABLE = "events_aggregate_version"
@@ -57,8 +66,37 @@ _EXISTS_SQL = {
 }
 
 
+# Kafka's own default for a topic's max.message.bytes (broker `message.max.bytes`).
+BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588
+# What one record costs on the wire besides its key, value and headers: the record batch header
+# (61 bytes) and the record's own varints and attributes, rounded up.
+RECORD_OVERHEAD_BYTES = 128
+# The Avro body of a record is at most this many times its JSON text, plus SLACK: the densest
+# Avro against the sparsest JSON is a double in an array of unions ("[0.0]", 5 characters, is
+# 1 + 1 + 8 + 1 bytes); the aggregate version is stamped after the JSON is written (up to 10
+# bytes more). Below this bound no event needs encoding to know it fits.
+_AVRO_PER_JSON_CHAR = 3
+_AVRO_SLACK_BYTES = 32
+_WIRE_HEADER_BYTES = 5
+
+
 class OutboxMissing(ConfigError):
     """The database has no outbox table to write follow-up events into."""
+
+
+class EventTooLarge(SerializationError):
+    """An event whose record would exceed its topic's max.message.bytes; nothing was written."""
+
+    def __init__(self, event_type: str, topic: str, size: int, limit: int):
+        self.topic, self.size, self.limit = topic, size, limit
+        super().__init__(
+            event_type,
+            f"the encoded event is {size} bytes, over the {limit}-byte max.message.bytes of "
+            f"topic {topic!r}, so Kafka would refuse it; nothing was written. Keep large data "
+            "out of the event (store it and send a reference, e.g. a URL or an id), or raise "
+            f"`config = {{ \"max.message.bytes\" = ... }}` of [topics.{topic!r}] in the topic "
+            "catalog and run `pipeline topics apply`",
+        )
 
 
 @dataclass
@@ -126,14 +164,16 @@ def new_row(
 def insert(cursor, dialect: str, row: OutboxRow, now, *, paramstyle: str = "format") -> None:
     """Add `row` to the outbox in the cursor's open transaction; sets `row.id` and the
     aggregate version. `now` is the time for created_at/available_at as the driver takes it
-    (`time_param`, or Django's `connection.ops.adapt_datetimefield_value`)."""
+    (`time_param`, or Django's `connection.ops.adapt_datetimefield_value`).
+    EventTooLarge (before any write) when Kafka would refuse the event as too large."""
+    payload = json.dumps(row.record)
+    check_size(row, payload)
     head = [_uuid_param(dialect, row.event_id), row.event_type, row.topic, row.key,
             row.aggregate_type, row.aggregate_id]
     if dialect == "postgresql":
         cursor.execute(
             _sql(_PG_INSERT_SQL, paramstyle),
-            [row.aggregate_type, row.aggregate_id, *head, json.dumps(row.record),
-             row.traceparent, now, now],
+            [row.aggregate_type, row.aggregate_id, *head, payload, row.traceparent, now, now],
         )
         row.id, version = cursor.fetchone()
         row.record["aggregate_version"] = int(version)
@@ -145,6 +185,91 @@ def insert(cursor, dialect: str, row: OutboxRow, now, *, paramstyle: str = "form
         [*head, row.aggregate_version, json.dumps(row.record), row.traceparent, now, now],
     )
     row.id = cursor.fetchone()[0]
+
+
+def check_size(row: OutboxRow, payload_json: str | None = None) -> None:
+    """EventTooLarge unless the record of `row` fits its topic's max.message.bytes.
+
+    Encodes only an event whose JSON is large enough that the bound above cannot vouch for it.
+    """
+    limit = max_message_bytes(row.topic)
+    framing = (RECORD_OVERHEAD_BYTES + _WIRE_HEADER_BYTES + len(row.key.encode())
+               + headers_size(row.event_type, row.record, row.traceparent))
+    if payload_json is None:
+        payload_json = json.dumps(row.record)
+    if framing + _AVRO_PER_JSON_CHAR * len(payload_json) + _AVRO_SLACK_BYTES <= limit:
+        return
+    # The largest version varint, so a later version cannot push a fitting event over.
+    body = encoded_body_size(row.event_type, {**row.record, "aggregate_version": 2**62})
+    if framing + body > limit:
+        raise EventTooLarge(row.event_type, row.topic, framing + body, limit)
+
+
+def record_size(key: bytes | None, value: bytes, headers) -> int:
+    """What Kafka counts against max.message.bytes for one record (rounded up)."""
+    return (RECORD_OVERHEAD_BYTES + len(key or b"") + len(value)
+            + sum(len(k) + len(v) for k, v in headers or ()))
+
+
+def headers_size(event_type: str, record: Mapping[str, Any], traceparent: str) -> int:
+    # The header names and values serde.event_headers writes, plus room for their varints.
+    names = len(catalog.HEADER_EVENT_TYPE) + len(catalog.HEADER_EVENT_ID) + len(
+        catalog.HEADER_CORRELATION_ID) + len(catalog.HEADER_TRACEPARENT)
+    values = (len(event_type.encode()) + len(str(record.get("event_id", "")).encode())
+              + len(str(record.get("correlation_id", "")).encode()) + len(traceparent.encode()))
+    return names + values + 16
+
+
+def max_message_bytes(topic: str) -> int:
+    """The topic's max.message.bytes as the project's topic catalog sets it, else the broker
+    default."""
+    return _limits(projects.current().topics).get(topic) or _default_limit(
+        projects.current().topics)
+
+
+def largest_max_message_bytes() -> int:
+    """The largest limit of any catalog topic (for a producer's own size check)."""
+    topics_file = projects.current().topics
+    return max([_default_limit(topics_file), *_limits(topics_file).values()])
+
+
+@cache
+def _limits(topics_file: Path) -> dict[str, int]:
+    data = _catalog_toml(topics_file)
+    limits = {}
+    for topic, entry in data.get("topics", {}).items():
+        value = (entry.get("config") or {}).get("max.message.bytes") if isinstance(
+            entry, dict) else None
+        if value is not None:
+            limits[topic] = _as_limit(value, topics_file, topic)
+    return limits
+
+
+@cache
+def _default_limit(topics_file: Path) -> int:
+    value = (_catalog_toml(topics_file).get("defaults", {}).get("config") or {}).get(
+        "max.message.bytes")
+    if value is None:
+        return BROKER_DEFAULT_MAX_MESSAGE_BYTES
+    return _as_limit(value, topics_file, "[defaults]")
+
+
+def _catalog_toml(topics_file: Path) -> dict:
+    try:
+        with open(topics_file, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{topics_file}: cannot read the topic catalog ({exc})") from None
+
+
+def _as_limit(value, topics_file: Path, where: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{topics_file.name}: {where}: max.message.bytes must be a number of bytes, "
+            f"got {value!r}"
+        ) from None
 
 
 def exists(cursor, dialect: str) -> bool:

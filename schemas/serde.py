@@ -1,8 +1,12 @@
-"""Avro serde for catalog events, built on confluent-kafka's own AvroSerializer/AvroDeserializer.
+"""Avro serde for catalog events, on confluent-kafka's own AvroSerializer/AvroDeserializer.
 
 Values use the Confluent wire format (magic byte 0, 4-byte schema id, Avro body); subjects follow
-the TopicRecordNameStrategy (see SUBJECTS.md). One confluent serializer is built per event type
-and reused, so the schema is parsed once, not per message.
+the TopicRecordNameStrategy (see SUBJECTS.md). The first event of each type goes through
+confluent-kafka's AvroSerializer, which looks its schema id up (or registers the schema). Later
+events of that type are written by fastavro with the same parsed schema behind the same 5-byte
+header, which is what AvroSerializer does minus its per-call bookkeeping (subject checks, rule
+hooks) that costs as much as the encoding; the integration test test_serde_wire_identity proves
+the bytes identical for every catalog event.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from confluent_kafka.schema_registry import (
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
-from fastavro import parse_schema, schemaless_reader
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
 
 from schemas import catalog
@@ -43,6 +47,8 @@ class EventSerializer:
         self._registry = registry
         self._auto_register = auto_register
         self._serializers: dict[str, tuple[AvroSerializer, SerializationContext]] = {}
+        # event type -> (wire header, parsed schema), once AvroSerializer has written one.
+        self._fast: dict[str, tuple[bytes, Any]] = {}
         self._lock = threading.Lock()
 
     def validate(self, event_type: str, event: Mapping[str, Any]) -> None:
@@ -57,15 +63,28 @@ class EventSerializer:
             raise SerializationError(event_type, _explain(exc), field=_field_of(exc)) from None
 
     def serialize(self, event_type: str, event: Mapping[str, Any]) -> bytes:
-        serializer, ctx = self._serializer_for(event_type)
+        fast = self._fast.get(event_type)
         try:
-            return serializer(_normalise(event), ctx)
+            if fast is not None:
+                header, parsed = fast
+                buffer = io.BytesIO()
+                buffer.write(header)
+                schemaless_writer(buffer, parsed, _normalise(event))
+                return buffer.getvalue()
+            serializer, ctx = self._serializer_for(event_type)
+            value = serializer(_normalise(event), ctx)
         except SchemaRegistryError:
             raise
+        except SerializationError:
+            raise
         except Exception as exc:
-            # The fast path does not validate; on failure, validate to name the field.
+            # Encoding does not validate; on failure, validate to name the field.
             self.validate(event_type, event)
             raise SerializationError(event_type, str(exc)) from exc
+        # Parsed from the very string AvroSerializer was given.
+        parsed = parse_schema(json.loads(_spec_or_error(event_type).schema_str()))
+        self._fast[event_type] = (value[:5], parsed)
+        return value
 
     def _serializer_for(self, event_type: str) -> tuple[AvroSerializer, SerializationContext]:
         cached = self._serializers.get(event_type)
@@ -88,14 +107,30 @@ class EventSerializer:
         return cached
 
 
-def event_headers(event_type: str, event: Mapping[str, Any]) -> list[tuple[str, bytes]]:
-    """Kafka headers repeating the routing metadata (ARCHITECTURE.md), plus W3C traceparent."""
+def encoded_body_size(event_type: str, event: Mapping[str, Any]) -> int:
+    """Bytes of the Avro body of `event` (without the 5-byte wire header); needs no registry."""
+    buffer = io.BytesIO()
+    try:
+        schemaless_writer(buffer, _parsed_schema(event_type), _normalise(event))
+    except SerializationError:
+        raise
+    except Exception as exc:
+        EventSerializer(None).validate(event_type, event)
+        raise SerializationError(event_type, str(exc)) from exc
+    return buffer.tell()
+
+
+def event_headers(event_type: str, event: Mapping[str, Any],
+                  traceparent: str | None = None) -> list[tuple[str, bytes]]:
+    """Kafka headers repeating the routing metadata (ARCHITECTURE.md), plus W3C traceparent
+    (given, or the event's own `traceparent` key)."""
     headers = [
         (catalog.HEADER_EVENT_TYPE, event_type.encode()),
         (catalog.HEADER_EVENT_ID, str(event["event_id"]).encode()),
         (catalog.HEADER_CORRELATION_ID, str(event["correlation_id"]).encode()),
     ]
-    traceparent = event.get("traceparent") if isinstance(event, Mapping) else None
+    if traceparent is None and isinstance(event, Mapping):
+        traceparent = event.get("traceparent")
     if traceparent:
         headers.append((catalog.HEADER_TRACEPARENT, str(traceparent).encode()))
     return headers
@@ -132,8 +167,10 @@ class EventDeserializer:
         event_type, parsed = known
         if parsed is None:
             return event_type, self._decode_with_confluent(schema_id, data)
+        body = io.BytesIO(data)  # shares the bytes; no copy of the body
+        body.seek(5)
         try:
-            return event_type, schemaless_reader(io.BytesIO(data[5:]), parsed, parsed)
+            return event_type, schemaless_reader(body, parsed, parsed)
         except Exception as exc:
             raise _undecodable(schema_id, exc) from exc
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from producer_django.events.health import outbox_stats
-from producer_django.events.models import OutboxEvent
+from producer_django.events.models import OutboxDeadLetter, OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -117,3 +117,28 @@ class OutboxEventAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "outbox_stats": outbox_stats()}
         return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(OutboxDeadLetter)
+class OutboxDeadLetterAdmin(admin.ModelAdmin):
+    """Rows the relay set aside (too large for their topic): read-only, with their origin."""
+
+    list_display = ("outbox_id", "event_type", "topic", "aggregate_id", "aggregate_version",
+                    "dead_at", "short_reason")
+    list_filter = ("event_type", "topic")
+    search_fields = ("event_id", "aggregate_id", "event_type")
+    ordering = ("-dead_at",)
+    readonly_fields = fields = (
+        "outbox_id", "event_id", "event_type", "topic", "key", "aggregate_type", "aggregate_id",
+        "aggregate_version", "created_at", "dead_at", "attempts", "reason", "traceparent",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="reason")
+    def short_reason(self, obj):
+        return obj.reason[:120]

@@ -22,15 +22,21 @@ def correlation_id() -> str | None:
     return _correlation.get()
 
 
-def traceparent(correlation: str) -> str:
-    """A fresh span in the current trace; the trace id falls back to the correlation id."""
+def trace_id(correlation: str) -> str:
+    """The current trace id; it falls back to the correlation id (a fresh one if that is no
+    UUID)."""
     trace = _trace_id.get()
     if trace is None:
         try:
             trace = uuid.UUID(correlation).hex
         except ValueError:
             trace = secrets.token_hex(16)
-    return f"00-{trace}-{secrets.token_hex(8)}-01"
+    return trace
+
+
+def traceparent(correlation: str) -> str:
+    """A fresh span in the current trace."""
+    return f"00-{trace_id(correlation)}-{secrets.token_hex(8)}-01"
 
 
 class CorrelationMiddleware:

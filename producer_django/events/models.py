@@ -82,3 +82,35 @@ class AggregateVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.aggregate_type}:{self.aggregate_id} v{self.version}"
+
+
+class OutboxDeadLetter(models.Model):
+    """An outbox row the relay cannot ever deliver, moved aside so it blocks nothing.
+
+    Today that is an event over its topic's max.message.bytes (written before the limit was
+    lowered, or by a writer that skipped `publish`'s check). `outbox_id` is the row's origin;
+    the rest is the row as it was, plus why and when it was set aside. Later rows of the same
+    aggregate are delivered; re-publish the event once it fits (or the limit is raised).
+    """
+
+    outbox_id = models.BigIntegerField(help_text="id of the outbox row this was")
+    event_id = models.UUIDField(editable=False)
+    event_type = models.CharField(max_length=100)
+    topic = models.CharField(max_length=249)
+    key = models.CharField(max_length=255)
+    aggregate_type = models.CharField(max_length=100)
+    aggregate_id = models.CharField(max_length=255)
+    aggregate_version = models.BigIntegerField()
+    payload = models.JSONField()
+    traceparent = models.CharField(max_length=55, blank=True)
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    reason = models.TextField()
+    dead_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "events_outbox_dead"
+        verbose_name = "outbox dead letter"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.aggregate_id} v{self.aggregate_version} (dead)"

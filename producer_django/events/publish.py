@@ -40,7 +40,9 @@ def publish(
     aggregate_version, correlation_id, causation_id, producer) is filled in here. The aggregate
     defaults to `(topic, <key field>)`, so versions are per Kafka key. Joins the caller's
     transaction (or opens one): the row exists if and only if the caller's writes commit.
-    Raises SerializationError naming the field when the event does not match its schema.
+    Raises SerializationError naming the field when the event does not match its schema, and
+    EventTooLarge (a SerializationError; `schemas.outbox`) when its record would exceed the
+    topic's max.message.bytes; either way nothing is written.
     """
     conf = pipeline_settings()
     alias = using or conf["DATABASE"]
@@ -50,9 +52,8 @@ def publish(
         event_type, data, event_id=str(uuid.uuid4()), occurred_at=occurred_at or now,
         correlation_id=correlation, causation_id=causation_id,
         producer=conf["PRODUCER_NAME"], aggregate_id=aggregate_id,
-        aggregate_type=aggregate_type,
+        aggregate_type=aggregate_type, trace_id=context.trace_id(correlation),
     )
-    row.traceparent = context.traceparent(correlation)
     _validator().validate(event_type, row.record)
     connection = connections[alias]
     # Plain SQL rather than Model.save(): this runs in every request that writes.

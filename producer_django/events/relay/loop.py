@@ -43,6 +43,7 @@ class BatchOutcome:
     claimed: int
     delivered: int
     failed: int
+    dead: int = 0  # moved to the dead letters: never deliverable, so no reason to back off
 
 
 class Relay:
@@ -71,16 +72,17 @@ class Relay:
             if not rows:
                 return BatchOutcome(0, 0, 0)
             sent = self.sender.send(rows, progress=self.heartbeat)
-            self.store.mark(rows, sent.results)
+            self.store.mark(rows, sent.results, sent.dead)
         self.totals["delivered"] += sent.delivered
         self.totals["failed"] += sent.failed
-        outcome = BatchOutcome(len(rows), sent.delivered, sent.failed)
+        outcome = BatchOutcome(len(rows), sent.delivered, sent.failed, len(sent.dead))
         self.on_batch(outcome, time.monotonic() - started)
         return outcome
 
     def run(self, stop: threading.Event, until_empty: bool = False) -> None:
         """Loop until `stop` is set (SIGTERM), finishing the batch in hand first."""
         backoff = 0.0
+        self._refresh_statistics()
         while not stop.is_set():
             self.heartbeat()
             try:
@@ -94,7 +96,7 @@ class Relay:
                 self.store.reset_connection()
                 stop.wait(backoff)
                 continue
-            if outcome.claimed and not outcome.delivered:
+            if outcome.claimed > outcome.dead and not outcome.delivered:
                 # Nothing got through: the broker or registry is likely down. Back off.
                 backoff = self._next_backoff(backoff)
                 logger.warning(
@@ -110,6 +112,12 @@ class Relay:
                     return
                 stop.wait(self.settings.poll_interval_s)
 
+    def _refresh_statistics(self) -> None:
+        try:
+            self.store.refresh_statistics()
+        except DatabaseError as exc:
+            logger.warning("could not refresh the outbox statistics: %s", exc)
+
     def _next_backoff(self, backoff: float) -> float:
         return min(max(backoff * 2, self.settings.backoff_initial_s), self.settings.backoff_max_s)
 
@@ -118,6 +126,7 @@ class Relay:
         if now < self._next_cleanup:
             return
         self._next_cleanup = now + self.settings.cleanup_interval_s
+        self._refresh_statistics()
         cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.retention_s)
         deleted = self.store.cleanup(cutoff)
         if deleted:

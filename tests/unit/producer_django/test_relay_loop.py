@@ -16,6 +16,10 @@ class FakeStore:
         self.batches = list(batches)
         self.marked = []
         self.cleanups = 0
+        self.analyzed = 0
+
+    def refresh_statistics(self):
+        self.analyzed += 1
 
     def batch(self):
         return threading.Lock()  # any context manager
@@ -23,7 +27,7 @@ class FakeStore:
     def claim(self):
         return self.batches.pop(0) if self.batches else []
 
-    def mark(self, rows, results):
+    def mark(self, rows, results, dead=None):
         self.marked.append(dict(results))
 
     def has_pending(self):

@@ -1,5 +1,7 @@
 """The sender's batch protocol against a fake librdkafka producer (pure logic)."""
 
+from confluent_kafka import KafkaError
+
 from producer_django.events.relay.rows import ClaimedRow
 from producer_django.events.relay.sender import KafkaSender, producer_conf
 from schemas.config import ConnectionSettings
@@ -7,8 +9,8 @@ from schemas.errors import SerializationError
 
 
 class FakeError:
-    def __init__(self, text, fatal=False):
-        self.text, self._fatal = text, fatal
+    def __init__(self, text, fatal=False, code=None):
+        self.text, self._fatal, self._code = text, fatal, code
 
     def str(self):
         return self.text
@@ -16,12 +18,18 @@ class FakeError:
     def fatal(self):
         return self._fatal
 
+    def code(self):
+        return self._code
+
 
 class FakeProducer:
     """Queues produce() calls; flush() reports them, failing the keys listed in `fail`."""
 
-    def __init__(self, conf, fail=(), fatal=False):
+    def __init__(self, conf, fail=(), fatal=False, broker_limit=None):
         self.conf = conf
+        # Like a broker whose topic limit is lower than the catalog's: a flushed batch over
+        # it is refused whole.
+        self.broker_limit = broker_limit
         self.queue = []
         self.sent = []
         self.fail = set(fail)
@@ -35,6 +43,10 @@ class FakeProducer:
         if self.fatal:
             self.conf["error_cb"](FakeError("fenced", fatal=True))
             self.fatal = False
+        if self.broker_limit and sum(len(q[1]) for q in self.queue) > self.broker_limit:
+            refused, self.queue = self.queue, []
+            for *_, cb in refused:
+                cb(FakeError("too large", code=KafkaError.MSG_SIZE_TOO_LARGE), None)
         while self.queue:
             topic, value, key, headers, cb = self.queue.pop(0)
             self.sent.append((topic, key, value, dict(headers)))
@@ -49,7 +61,7 @@ class FakeSerializer:
     def serialize(self, event_type, payload):
         if payload.get("bad"):
             raise SerializationError(event_type, "field 'sku' is missing", field="sku")
-        return b"\x00\x00\x00\x00\x01" + payload["event_id"].encode()
+        return b"\x00\x00\x00\x00\x01" + payload["event_id"].encode() + payload.get("blob", b"")
 
 
 def row(n, key=None, **extra):
@@ -104,3 +116,27 @@ def test_fatal_error_replaces_the_producer():
     assert made[0].purged
     s.send([row(2)], progress=lambda: None)
     assert len(made) == 2
+
+
+def test_row_over_the_topic_limit_is_set_aside_and_the_others_go_out():
+    s, made = sender()
+    huge = row(2, blob=b"x" * 1_100_000)
+    result = s.send([row(1), huge, row(3)], progress=lambda: None)
+    assert [sent[1] for sent in made[0].sent] == [b"k1", b"k3"]
+    assert set(result.dead) == {2} and "max.message.bytes" in result.dead[2]
+    assert (result.delivered, result.failed) == (2, 0)
+
+
+def test_batch_refused_by_the_broker_is_resent_row_by_row_and_only_the_big_one_dies():
+    s, made = sender(broker_limit=5000)
+    big = row(2, blob=b"x" * 6000)
+    result = s.send([row(1), big, row(3)], progress=lambda: None)
+    assert result.results[1] is None and result.results[3] is None
+    assert set(result.dead) == {2} and "broker refused" in result.dead[2]
+    assert sorted(sent[1] for sent in made[0].sent) == [b"k1", b"k3"]
+
+
+def test_producer_allows_the_largest_record_the_catalog_allows():
+    conf = producer_conf(ConnectionSettings(), 7000, largest_record=5_000_000)
+    assert conf["message.max.bytes"] == 5_000_000
+    assert producer_conf(ConnectionSettings(), 7000)["message.max.bytes"] == 1_000_000
