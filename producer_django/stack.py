@@ -3,8 +3,11 @@
 The relay runs when the declaration names `django_settings`, the web server when it also names
 `web`. Both run with the stack's connection settings and the project's Django settings, and keep
 their state under `<home>/django`: the dev user's API token (when the project uses DRF's token
-auth) and admin password, logs, the relay heartbeat. The web port is picked once per home with
-the stack's other ports (`Stack.area_ports`) and also written to `<home>/django/port`.
+auth) and admin password, logs, the relay heartbeat, and the home's SECRET_KEY (`secret_key`,
+0600, made on first start and reused; DJANGO_SECRET_KEY in the environment wins). The web port
+is picked once per home with the stack's other ports (`Stack.area_ports`) and also written to
+`<home>/django/port`. The web server runs with DEBUG off unless DJANGO_DEBUG=1 is set; the
+settings read it and the other web variables through `producer_django.web.conf`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import httpx
 
 from deploy.runtime.ports import free_port
 from deploy.runtime.process import ProcessSpec
+from producer_django.web.secret import ensure_secret_key
 from schemas import project as projects
 from schemas.config import ConnectionSettings, LocalPaths, database_url, paths_from_env
 from schemas.errors import PipelineError
@@ -79,8 +83,9 @@ def web_port(stack) -> int:
 
 
 def django_env(settings: ConnectionSettings, home: Path) -> dict[str, str]:
-    """The environment of the project's Django processes: its settings module, its import path
-    and the stack's connections (read through schemas.config)."""
+    """The environment of the project's Django processes: its settings module, its import path,
+    the stack's connections (read through schemas.config) and the home's secret key file (made
+    here on first use, so every process of the home signs with the same key)."""
     project = projects.current()
     if not project.django_settings:
         raise PipelineError(
@@ -96,7 +101,12 @@ def django_env(settings: ConnectionSettings, home: Path) -> dict[str, str]:
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
         "DATABASE_URL": database_url(settings, paths),
+        "DJANGO_SECRET_KEY_FILE": str(ensure_secret_key(secret_key_file(home))),
     }
+
+
+def secret_key_file(home: Path) -> Path:
+    return Path(home) / "django" / "secret_key"
 
 
 def manage_argv(*args: str) -> list[str]:

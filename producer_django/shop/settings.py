@@ -1,9 +1,10 @@
 """Settings of the shop project.
 
 Connections come from `schemas.config` (KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL,
-DATABASE_URL, PIPELINE_HOME), the one place that reads the pipeline's environment. Only the
-Django-specific variables below (DJANGO_SECRET_KEY, DJANGO_DEBUG, SHOP_PIPELINE_JSON, and
-EMAIL_HOST/EMAIL_PORT, which the local stack sets to its SMTP server) are read here.
+DATABASE_URL, PIPELINE_HOME), the one place that reads the pipeline's environment; the web
+server's (DJANGO_DEBUG, DJANGO_SECRET_KEY[_FILE], DJANGO_ALLOWED_HOSTS, DJANGO_HTTPS, the write
+rate and the body limit) come from `producer_django.web.conf`. Only SHOP_PIPELINE_JSON and
+EMAIL_HOST/EMAIL_PORT (which the local stack sets to its SMTP server) are read here.
 """
 
 import json
@@ -13,6 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from producer_django.dburl import database_config
+from producer_django.web.conf import WebSettings
 from schemas.config import database_url, from_env, paths_from_env
 
 _connections = from_env()
@@ -33,10 +35,10 @@ def _pipeline_overrides() -> dict:
 
 
 BASE_DIR = Path(__file__).resolve().parent
-# A fixed key is fine for the local stack only; deployments set DJANGO_SECRET_KEY.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "local-dev-only-not-secret"
-DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "django", "testserver"]
+# SECRET_KEY, DEBUG (off unless DJANGO_DEBUG=1), ALLOWED_HOSTS, the HTTPS-only settings and
+# REQUEST_BODY_MAX_BYTES. Extra hosts: docker-compose's service name and Django's test client.
+_web = WebSettings.from_env(extra_hosts=["django", "testserver"])
+globals().update(_web.django_settings())
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -57,7 +59,8 @@ INSTALLED_APPS = [
     "producer_django.shop.orders",
 ]
 
-MIDDLEWARE = [
+# Plus the clickjacking guard and the request-body limit (a JSON 413 before any view).
+MIDDLEWARE = WebSettings.middleware([
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,7 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "producer_django.events.context.CorrelationMiddleware",
-]
+])
 
 ROOT_URLCONF = "producer_django.shop.urls"
 WSGI_APPLICATION = "producer_django.shop.wsgi.application"
@@ -112,6 +115,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Writes per user at DJANGO_WRITE_THROTTLE_RATE (a 429 with Retry-After); reads are free.
+    # The history is kept in the default cache, the database table every process shares.
+    **_web.rest_framework(),
 }
 
 # GET /api/schema/: the API's OpenAPI 3 description, readable without a token.
