@@ -10,6 +10,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from deploy.bootstrap import apply_catalog
 from deploy.runtime.ports import free_port
@@ -52,21 +54,66 @@ def side_by_side(ours: Callable[[], int], baseline: Callable[[], int], rounds: i
     return ours_best, base_best
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One row of the results table: what was measured, against which target."""
+
+    name: str
+    measured: str
+    target: str
+    met: bool
+
+
+# Every figure reported in this process, in order: `python -m benchmarks` prints them as one
+# table at the end and writes it to RESULTS.md.
+FIGURES: list[Figure] = []
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The value at quantile `q` (0..1) of an already sorted, non-empty list (nearest rank)."""
+    rank = max(1, -(-len(ordered) * q // 1))  # ceil(n * q), at least the first
+    return ordered[int(rank) - 1]
+
+
 def report(name: str, ours: float, baseline: float, target: float) -> bool:
     ratio = ours / baseline
-    verdict = "meets" if ratio >= target else "MISSES"
+    met = ratio >= target
+    verdict = "meets" if met else "MISSES"
     print(
         f"{name:<44} ours {ours:>12,.0f}/s  baseline {baseline:>12,.0f}/s  "
         f"ratio {ratio:5.2f}  ({verdict} target {target})"
     )
-    return ratio >= target
+    FIGURES.append(Figure(name, f"{ratio:.2f} ({ours:,.0f}/s vs {baseline:,.0f}/s)",
+                          f"≥ {target}", met))
+    return met
 
 
 def report_figure(name: str, measured: str, target: str, met: bool) -> bool:
     """A figure that is not a throughput ratio (latencies, rates held): printed like `report`."""
     verdict = "meets" if met else "MISSES"
     print(f"{name:<44} {measured}  ({verdict} target {target})")
+    FIGURES.append(Figure(name, measured, target, met))
     return met
+
+
+def results_table(figures: list[Figure]) -> str:
+    """The figures as one Markdown table."""
+    lines = ["| benchmark | measured | target | met |", "|---|---|---|---|"]
+    for f in figures:
+        cells = [f.name, f.measured, f.target, "yes" if f.met else "**no**"]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def results_page(figures: list[Figure], command: str) -> str:
+    """RESULTS.md: the table with when, where and how it was measured."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "# Benchmark results\n\n"
+        f"Measured {when} on a machine with {os.cpu_count()} cores, by `{command}`. "
+        "Ratios are ours / baseline, measured side by side in the same run.\n\n"
+        f"{results_table(figures)}\n"
+    )
 
 
 class ChildFailed(RuntimeError):

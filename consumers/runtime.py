@@ -287,7 +287,8 @@ class Worker:
         for msg, error, reason in pending:
             outcome = "dead_lettered" if self._route(msg, error, reason) else "retried"
             counts[outcome] = counts.get(outcome, 0) + 1
-        self._flush()
+        if pending:  # most batches route nothing: no delivery report to wait for
+            self._flush()
         self._store(next_offsets)
         for outcome, n in counts.items():
             self.metrics.count(outcome, n)
