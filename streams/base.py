@@ -48,7 +48,8 @@ def make_app(settings: StreamSettings) -> faust.App:
         autodiscover=False,
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
-        topic_replication_factor=1,
+        # Internal, changelog and dead-letter topics; min(3, brokers) on a local stack.
+        topic_replication_factor=settings.replication_factor,
         topic_partitions=3,
         # Standby copies would make the local sales summary count partitions twice; a new
         # owner restores from the changelog instead.
@@ -164,5 +165,6 @@ class Context:
         """A decoded event this app cannot handle (e.g. a derived event would not validate)."""
         await send_dead_letter(self.dead_letters, message, exc, self.app.conf.id, REASON_PERMANENT)
 
-    async def emit(self, topic, event_type: str, record: dict):
-        return await self.emitter.send(topic, event_type, record)
+    async def emit(self, topic, event_type: str, record: dict, *, now: bool = False):
+        """Send a catalog event; `now` from a batch body (`streams.batch`)."""
+        return await self.emitter.send(topic, event_type, record, now=now)

@@ -27,6 +27,19 @@ def already_applied(applied: dict[str, list[int]], source: str, offset: int) -> 
 
 def remember(applied: dict[str, list[int]], source: str, offset: int) -> dict[str, list[int]]:
     """A new mapping with `offset` recorded for `source` (the input is left unchanged)."""
-    offsets = list(applied.get(source, ()))
+    copy = {**applied, source: list(applied.get(source, ()))}
+    remember_in_place(copy, source, offset)
+    return copy
+
+
+def remember_in_place(applied: dict[str, list[int]], source: str, offset: int) -> None:
+    """Record `offset` for `source` in `applied` itself: for folding a batch of changes into
+    one working copy of a state (copy the lists first, see `copy_applied`)."""
+    offsets = applied.setdefault(source, [])
     insort(offsets, offset)
-    return {**applied, source: offsets[-APPLIED_OFFSETS:]}
+    if len(offsets) > APPLIED_OFFSETS:
+        del offsets[: len(offsets) - APPLIED_OFFSETS]
+
+
+def copy_applied(applied: dict[str, list[int]]) -> dict[str, list[int]]:
+    return {source: list(offsets) for source, offsets in applied.items()}

@@ -16,9 +16,12 @@ class Emitter:
         value = self._serializer.serialize(event_type, record)
         return str(record[key_field]).encode(), value, event_headers(event_type, record)
 
-    async def send(self, topic, event_type: str, record: dict):
-        """Queue the event on `topic` (a faust topic); faust flushes before committing offsets."""
+    async def send(self, topic, event_type: str, record: dict, *, now: bool = False):
+        """Queue the event on `topic` (a faust topic); faust flushes before committing offsets.
+        By default faust holds it until the current event's offset commits; `now` hands it to
+        the producer at once (from a batch body, see `streams.batch`)."""
         key, value, headers = self.encode(event_type, record)
         return await topic.send(
-            key=key, value=value, headers=headers, key_serializer="raw", value_serializer="raw"
+            key=key, value=value, headers=headers, key_serializer="raw", value_serializer="raw",
+            force=now,
         )

@@ -14,6 +14,9 @@ Every variable is optional. An app adds its own `STREAMS_*` keys by naming them
     STREAMS_STORE          `rocksdb` (default) or `memory`
     STREAMS_OUTPUT_TOPICS  `topic=other,...`: write to `other` what the app writes to `topic`
     STREAMS_OUTPUT_PREFIX  write every other output topic `t` to `<prefix>t` instead
+    STREAMS_REPLICATION_FACTOR  replicas of the topics faust creates (internal, changelog,
+                           dead letters); default 1. `pipeline up` sets min(3, brokers), the
+                           catalog's rule; set it for an external cluster
 
 The two output variables run a copy of an app next to the live one without touching the live
 outputs (`pipeline rebuild`); they apply to topics made with `streams.base.Context.output`.
@@ -37,7 +40,7 @@ DEFAULT_WEB_PORT = 6066
 STORES = ("rocksdb", "memory")
 KEYS = (
     "APP", "APP_ID", "WEB_HOST", "WEB_PORT", "DATA_DIR", "STORE", "OUTPUT_TOPICS",
-    "OUTPUT_PREFIX",
+    "OUTPUT_PREFIX", "REPLICATION_FACTOR",
 )
 
 T = TypeVar("T")
@@ -54,6 +57,7 @@ class StreamSettings:
     store: str = "rocksdb"
     output_topics: Mapping[str, str] = field(default_factory=dict)
     output_prefix: str = ""
+    replication_factor: int = 1
     # The app's own keys (without the prefix) that are set, as the raw strings.
     extra: Mapping[str, str] = field(default_factory=dict)
     extra_keys: tuple[str, ...] = ()
@@ -127,11 +131,22 @@ def from_env(
         store=store,
         output_topics=MappingProxyType(_topic_map(get("OUTPUT_TOPICS", ""))),
         output_prefix=get("OUTPUT_PREFIX", ""),
+        replication_factor=_replication_factor(get("REPLICATION_FACTOR", 1)),
         extra=MappingProxyType(
             {k: env[PREFIX + k] for k in extra_keys if env.get(PREFIX + k) not in (None, "")}
         ),
         extra_keys=extra_keys,
     )
+
+
+def _replication_factor(value) -> int:
+    factor = _convert(int, "REPLICATION_FACTOR", value)
+    if factor < 1:
+        raise ConfigError(
+            f"{PREFIX}REPLICATION_FACTOR={value!r}: a topic needs at least 1 replica; set it to "
+            "min(3, the number of brokers)"
+        )
+    return factor
 
 
 def _topic_map(value: str) -> dict[str, str]:

@@ -72,6 +72,8 @@ class StreamWorker:
             "STREAMS_WEB_HOST": WEB_HOST,
             "STREAMS_WEB_PORT": str(self.web_port),
             "STREAMS_DATA_DIR": str(self.dir / "data"),
+            # The topics faust creates get the catalog's rule: min(3, brokers).
+            "STREAMS_REPLICATION_FACTOR": str(self.stack.shape.replication_factor),
         }
         return ProcessSpec(
             argv=worker.declared_argv(self.app),

@@ -22,6 +22,7 @@ import faust
 from schemas import catalog
 from schemas.errors import SerializationError
 from streams.base import Context, make_app
+from streams.batch import batches
 from streams.shop import fanout_rules as rules
 from streams.shop.settings import ShopSettings, from_env
 from streams.web import add_health, add_keyed_view
@@ -51,25 +52,28 @@ def build(settings: ShopSettings | None = None) -> faust.App:
                      "CacheInvalidated")
     }
 
-    async def emit(event_type: str, record: dict) -> None:
-        await ctx.emit(outputs[event_type], event_type, record)
+    async def emit(event_type: str, record: dict, *, now: bool = False) -> None:
+        await ctx.emit(outputs[event_type], event_type, record, now=now)
 
     async def notify_user(decoded, user: dict) -> None:
         await emit("NotificationRequested", rules.user_notification(decoded, user, producer))
 
     async def fan_out(stream):
-        async for event in stream.events():
-            try:
-                await fan_out_one(event)
-            except (SerializationError, KeyError, TypeError, ValueError) as exc:
-                # Decodable but unusable (e.g. a derived event would not validate): keep it
-                # in the dead letters rather than stop the partition.
-                await ctx.dead_letter(event.message, exc)
+        # A batch at a time (streams.batch): its sends go out at once, and faust acks the
+        # batch's events only after they are all handled.
+        async for events in batches(stream):
+            for event in events:
+                try:
+                    await fan_out_one(event)
+                except (SerializationError, KeyError, TypeError, ValueError) as exc:
+                    # Decodable but unusable (e.g. a derived event would not validate): keep
+                    # it in the dead letters rather than stop the partition.
+                    await ctx.dead_letter(event.message, exc)
 
     async def fan_out_one(event) -> None:
         decoded = event.value
         for event_type, record in rules.search_and_cache(decoded, producer):
-            await emit(event_type, record)
+            await emit(event_type, record, now=True)
         if decoded.type in rules.NEEDS_USER:
             message = event.message
             # A JSON key, like the tables' changelog keys, so that faust's web routing
@@ -77,10 +81,12 @@ def build(settings: ShopSettings | None = None) -> faust.App:
             await by_user.send(
                 key=decoded.record["user_id"], value=message.value,
                 headers=message.headers, key_serializer="json", value_serializer="raw",
+                force=True,
             )
         elif decoded.type == "LowStockDetected":
             await emit("NotificationRequested",
-                       rules.low_stock_notification(decoded, settings.ops_email, producer))
+                       rules.low_stock_notification(decoded, settings.ops_email, producer),
+                       now=True)
 
     for name in (*SOURCE_TOPICS, settings.alerts_topic):
         app.agent(ctx.source(name), name=f"fan-out-{name}")(fan_out)

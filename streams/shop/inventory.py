@@ -7,20 +7,22 @@ access to `streams.shop.inventory.app`, never on import.
 
 Flow: ProductCreated (shop.products), OrderPlaced / OrderCancelled (shop.orders) and
 StockAdjusted (shop.inventory) are split into per-SKU changes and re-keyed by SKU onto the
-internal topic `<app id>-stock-changes` (written by faust's own partitioner, so the tables,
-their changelogs and faust's web routing agree on which worker owns a SKU). One agent applies
-each change once (`streams.shop.inventory_state`), publishes InventoryLevel and
+internal topic `<app id>-stock-changes` (placed by faust's own partitioner, so the tables,
+their changelogs and faust's web routing agree on which worker owns a SKU). Both steps work in
+batches (`streams.batch`): the split takes source events a batch at a time and sends one record
+of changes per partition; one agent applies each change once (`streams.shop.inventory_state`),
+writes each SKU's state once per record, publishes its newest InventoryLevel and every
 LowStockDetected, and counts units sold (`streams.shop.sales`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 
 import faust
 
 from streams.base import Context, make_app
+from streams.batch import Rekeyed, batches
 from streams.codec import DeadLetteringTopic
 from streams.shop import inventory_state, sales
 from streams.shop.settings import ShopSettings, from_env
@@ -53,46 +55,61 @@ def build(settings: ShopSettings | None = None) -> faust.App:
     levels = ctx.output(settings.levels_topic)
     alerts = ctx.output(settings.alerts_topic)
 
+    rekeyed = Rekeyed(changes, CHANGE_PARTITIONS)
+
     async def split_by_sku(stream):
-        async for event in stream.events():
-            source = f"{event.message.topic}:{event.message.partition}"
-            try:
-                split = inventory_state.changes_from(event.value, source, event.message.offset)
-            except (KeyError, TypeError, ValueError) as exc:
-                await ctx.dead_letter(event.message, exc)
-                continue
-            for change in split:
-                await changes.send(key=change.sku, value=asdict(change))
+        async for events in batches(stream):
+            split: list[tuple[str, dict]] = []
+            for event in events:
+                source = f"{event.message.topic}:{event.message.partition}"
+                try:
+                    split += [
+                        (change.sku, change.to_json()) for change in
+                        inventory_state.changes_from(event.value, source, event.message.offset)
+                    ]
+                except (KeyError, TypeError, ValueError) as exc:
+                    await ctx.dead_letter(event.message, exc)
+            await rekeyed.send(split)
 
     for name in SOURCE_TOPICS:
         app.agent(ctx.source(name), name=f"split-{name}")(split_by_sku)
 
     @app.agent(changes, name="apply-stock-changes")
     async def apply_changes(stream):
+        # One record holds many changes of SKUs that this record's partition owns: each SKU's
+        # state is read, written (one changelog record) and published once per record.
         async for event in stream.events():
             try:
-                change = inventory_state.Change.from_json(event.value)
+                items = [inventory_state.Change.from_json(v) for v in Rekeyed.items(event.value)]
             except TypeError as exc:
                 await ctx.dead_letter(event.message, exc)
                 continue
-            outcome = inventory_state.apply(
-                inventory.get(change.sku), change,
-                threshold=settings.low_stock_threshold, producer=ctx.producer_name,
-            )
-            if outcome.level is not None:
-                await ctx.emit(levels, "InventoryLevel", outcome.level)
-            if outcome.alert is not None:
-                await ctx.emit(alerts, "LowStockDetected", outcome.alert)
-            # A duplicate writes the same state again: before a crash, the local store may
-            # have taken a write whose changelog record never reached the broker.
-            inventory[change.sku] = outcome.state
-            if change.sold:
-                current = sold.get(change.sku)
-                updated = sales.apply(
-                    current, sku=change.sku, units=change.sold, at_ms=change.occurred_at_ms,
-                    source=change.source, offset=change.offset, key=change.dedupe_key,
-                )
-                sold[change.sku] = updated if updated is not None else current
+            by_sku: dict[str, list[inventory_state.Change]] = {}
+            for change in items:
+                by_sku.setdefault(change.sku, []).append(change)
+            for sku, sku_changes in by_sku.items():
+                await apply_sku(sku, sku_changes)
+
+    async def apply_sku(sku: str, sku_changes: list) -> None:
+        outcome = inventory_state.apply_batch(
+            inventory.get(sku), sku_changes,
+            threshold=settings.low_stock_threshold, producer=ctx.producer_name,
+        )
+        if outcome.level is not None:
+            await ctx.emit(levels, "InventoryLevel", outcome.level)
+        for alert in outcome.alerts:
+            await ctx.emit(alerts, "LowStockDetected", alert)
+        # A batch of duplicates writes the same state again: before a crash, the local store
+        # may have taken a write whose changelog record never reached the broker.
+        inventory[sku] = outcome.state
+        sales_made = [
+            sales.Sale(c.sold, c.occurred_at_ms, c.source, c.offset, c.dedupe_key)
+            for c in sku_changes if c.sold
+        ]
+        if sales_made:
+            current = sold.get(sku)
+            updated = sales.apply_batch(current, sku, sales_made)
+            sold[sku] = updated if updated is not None else current
 
     _add_views(app, inventory, sold)
     SummaryJob(app, ctx, sold, settings.summary_topic, settings.summary_interval_s).install()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from streams.dedupe import already_applied, remember
+from streams.dedupe import already_applied, copy_applied, remember_in_place
 from streams.derive import derived
 
 RECENT_IDS = 512
@@ -44,6 +44,9 @@ class Change:
     @property
     def dedupe_key(self) -> str:
         return f"{self.event_id}:{self.n}"
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
 
     @classmethod
     def from_json(cls, value) -> Change:
@@ -87,39 +90,86 @@ def is_duplicate(state: dict, change: Change) -> bool:
     return change.dedupe_key in state["recent"]
 
 
+@dataclass(frozen=True)
+class BatchOutcome:
+    """A SKU's state after a batch of its changes, and what to publish: the newest level, then
+    every LowStockDetected (in order). `applied` counts the changes that were not duplicates."""
+
+    state: dict
+    applied: int
+    level: dict | None
+    alerts: list[dict]
+
+
 def apply(state: dict | None, change: Change, *, threshold: int, producer: str) -> Outcome:
     """The new state and the events to publish; `applied` is False for a duplicate."""
-    state = state if state is not None else new_state(change.sku)
-    if is_duplicate(state, change):
-        return Outcome(state, False, state["level"], state["alert"] if state["low"] else None)
+    outcome = apply_batch(state, [change], threshold=threshold, producer=producer)
+    return Outcome(outcome.state, outcome.applied == 1, outcome.level,
+                   outcome.alerts[-1] if outcome.alerts else None)
+
+
+def apply_batch(
+    state: dict | None, changes: list[Change], *, threshold: int, producer: str
+) -> BatchOutcome:
+    """Apply one SKU's changes in order, each once: one state to write, one level to publish.
+
+    The level is the one the last applied change derives (the same record, id and all, as when
+    the changes are applied one at a time; levels of the changes before it are superseded in
+    the compacted levels topic anyway). A batch with a duplicate re-publishes: the newest level,
+    and the last alert while the SKU is still low (what a crash may have lost).
+    """
+    state = state if state is not None else new_state(changes[0].sku)
     new = dict(state)
-    new["applied"] = remember(state["applied"], change.source, change.offset)
-    new["recent"] = (state["recent"] + [change.dedupe_key])[-RECENT_IDS:]
-    new["on_hand"] = state["on_hand"] + change.delta
-    new["known"] = state["known"] or change.cause_type == "ProductCreated"
-    new["version"] = state["version"] + 1
-    new["last_event_id"] = change.event_id
-    meta = {
+    new["applied"] = copy_applied(state["applied"])
+    recent = list(state["recent"])
+    seen = set(recent)
+    alerts: list[dict] = []
+    applied = duplicates = 0
+    last: Change | None = None
+    for change in changes:
+        if (already_applied(new["applied"], change.source, change.offset)
+                or change.dedupe_key in seen):
+            duplicates += 1
+            continue
+        applied += 1
+        last = change
+        remember_in_place(new["applied"], change.source, change.offset)
+        recent.append(change.dedupe_key)
+        seen.add(change.dedupe_key)
+        new["on_hand"] += change.delta
+        new["known"] = new["known"] or change.cause_type == "ProductCreated"
+        new["version"] += 1
+        # Once per crossing: alert when the level falls below the threshold, re-arm when back.
+        low = new["known"] and new["on_hand"] < threshold
+        if low and not new["low"]:
+            new["alert"] = derived(
+                "LowStockDetected", **_meta(change, new["version"], producer),
+                sku=change.sku, on_hand=new["on_hand"], threshold=threshold,
+            )
+            alerts.append(new["alert"])
+        new["low"] = low
+    if last is not None:
+        new["recent"] = recent[-RECENT_IDS:]
+        new["last_event_id"] = last.event_id
+        new["level"] = derived(
+            "InventoryLevel", **_meta(last, new["version"], producer),
+            sku=last.sku, on_hand=new["on_hand"],
+        )
+    if duplicates and new["low"] and not alerts and new["alert"] is not None:
+        alerts.append(new["alert"])
+    return BatchOutcome(new if applied else state, applied, new["level"], alerts)
+
+
+def _meta(change: Change, version: int, producer: str) -> dict:
+    return {
         "cause_id": change.event_id,
         "correlation_id": change.correlation_id,
         "occurred_at_ms": change.occurred_at_ms,
         "aggregate_id": change.sku,
-        "aggregate_version": new["version"],
+        "aggregate_version": version,
         "producer": producer,
         "n": change.n,
     }
-    level = derived("InventoryLevel", **meta, sku=change.sku, on_hand=new["on_hand"])
-    new["level"] = level
-    # Once per crossing: alert when the level falls below the threshold, re-arm when it is back.
-    low = new["known"] and new["on_hand"] < threshold
-    alert = None
-    if low and not state["low"]:
-        alert = derived(
-            "LowStockDetected", **meta, sku=change.sku, on_hand=new["on_hand"], threshold=threshold
-        )
-        new["alert"] = alert
-    new["low"] = low
-    return Outcome(new, True, level, alert)
 
 
 def changes_from(event, source: str, offset: int) -> list[Change]:

@@ -9,7 +9,9 @@ Buckets older than RETAIN_MS behind the newest event of the SKU are dropped.
 
 from __future__ import annotations
 
-from streams.dedupe import already_applied, remember
+from dataclasses import dataclass
+
+from streams.dedupe import already_applied, copy_applied, remember_in_place
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -27,20 +29,47 @@ def apply(
 ):
     """The new state, or None when this change was already counted (same dedupe rules as
     `streams.shop.inventory_state`: source offset watermark, then recent event keys)."""
+    return apply_batch(state, sku, [Sale(units, at_ms, source, offset, key)])
+
+
+@dataclass(frozen=True)
+class Sale:
+    units: int
+    at_ms: int
+    source: str
+    offset: int
+    key: str
+
+
+def apply_batch(state: dict | None, sku: str, sales: list[Sale]):
+    """The state after counting each of `sales` once (in order), or None when every one of
+    them was already counted."""
     state = state if state is not None else new_state(sku)
-    if already_applied(state["applied"], source, offset) or key in state["recent"]:
-        return None
-    latest = max(state["latest"], at_ms)
+    applied = copy_applied(state["applied"])
+    recent = list(state["recent"])
+    seen = set(recent)
+    latest = state["latest"]
     minutes = dict(state["minutes"])
-    if at_ms >= latest - RETAIN_MS:
-        bucket = str(at_ms - at_ms % MINUTE_MS)
-        minutes[bucket] = minutes.get(bucket, 0) + units
+    counted = 0
+    for sale in sales:
+        if already_applied(applied, sale.source, sale.offset) or sale.key in seen:
+            continue
+        counted += 1
+        latest = max(latest, sale.at_ms)
+        if sale.at_ms >= latest - RETAIN_MS:
+            bucket = str(sale.at_ms - sale.at_ms % MINUTE_MS)
+            minutes[bucket] = minutes.get(bucket, 0) + sale.units
+        remember_in_place(applied, sale.source, sale.offset)
+        recent.append(sale.key)
+        seen.add(sale.key)
+    if not counted:
+        return None
     horizon = latest - RETAIN_MS
     minutes = {b: u for b, u in minutes.items() if int(b) + MINUTE_MS > horizon}
     return {
         "sku": sku,
-        "applied": remember(state["applied"], source, offset),
-        "recent": (state["recent"] + [key])[-RECENT_IDS:],
+        "applied": applied,
+        "recent": recent[-RECENT_IDS:],
         "minutes": minutes,
         "latest": latest,
     }
