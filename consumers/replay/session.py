@@ -253,6 +253,9 @@ class Replay:
         unmask = self.unmask
         stats = self.stats
         remaining = self.limit
+        windowed = lo is not None or hi is not None
+        # Every record of a raw read is written: one pass per batch, no per-record branches.
+        plain_raw = decoder is None and not windowed and not clauses and remaining is None
         for messages in read_batches(
             self._consumer,
             self.range,
@@ -263,11 +266,28 @@ class Replay:
             stats.read += len(messages)
             if self.on_progress is not None:
                 self.on_progress(stats.read)
+            if plain_raw:
+                out = [
+                    Record(
+                        topic,
+                        msg.partition(),
+                        msg.offset(),
+                        msg.timestamp()[1],
+                        None if (key := msg.key()) is None else key.decode("utf-8", "replace"),
+                        raw_types.of_value(raw := msg.value(), msg),
+                        None,
+                        raw,
+                    )
+                    for msg in messages
+                ]
+                stats.matched += len(out)
+                yield out
+                continue
             out = []
             append = out.append
             for msg in messages:
                 ts = msg.timestamp()[1]
-                if (lo is not None and ts < lo) or (hi is not None and ts >= hi):
+                if windowed and ((lo is not None and ts < lo) or (hi is not None and ts >= hi)):
                     stats.outside_time_window += 1
                     continue
                 key = msg.key()
@@ -327,6 +347,13 @@ class RawTypes:
         self._decoder: Decoder | None = None
         self._by_head: dict[bytes, str | None] = {}
         self._registry_down = False
+
+    def of_value(self, value: bytes | None, msg) -> str | None:
+        head = value[:5] if value else b""
+        try:
+            return self._by_head[head]
+        except KeyError:
+            return self.get(head, msg)
 
     def get(self, head: bytes, msg) -> str | None:
         try:

@@ -11,6 +11,7 @@ avro and parquet.
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import io
 from datetime import UTC, date, datetime
@@ -65,56 +66,61 @@ def open_writer(fmt: str, out, *, raw: bool, schemas: list[dict]):
 
 
 class JsonlWriter:
+    """One JSON object per line. Lines are formatted as text around orjson-encoded pieces
+    (the same bytes as `orjson.dumps` of the row dict): building a dict per record and encoding
+    it cost half of a raw replay's time (cProfile)."""
+
     def __init__(self, out, *, raw: bool):
         self._out = out
         self._raw = raw
+        self._heads: dict[str, str] = {}
+        self._texts: dict = {}
 
     def write(self, records) -> None:
-        encode = orjson.dumps
-        default = _json_default
-        newline = orjson.OPT_APPEND_NEWLINE
+        iso = iso_ms
+        text = self._json_text
+        heads = self._heads
         if self._raw:
-            b64 = base64.b64encode
-            chunk = b"".join(
-                [
-                    encode(
-                        {
-                            "topic": r.topic,
-                            "partition": r.partition,
-                            "offset": r.offset,
-                            "timestamp": iso_ms(r.timestamp),
-                            "key": r.key,
-                            "event_type": r.event_type,
-                            "value_base64": None if r.raw is None else b64(r.raw).decode("ascii"),
-                        },
-                        option=newline,
-                    )
-                    for r in records
-                ]
-            )
+            b64 = binascii.b2a_base64
+            lines = [
+                f'{heads.get(r.topic) or self._head(r.topic)}{r.partition},"offset":{r.offset},'
+                f'"timestamp":"{iso(r.timestamp)}","key":{text(r.key)},'
+                f'"event_type":{text(r.event_type)},"value_base64":'
+                f'{"null" if r.raw is None else _quoted(b64(r.raw, newline=False))}}}\n'
+                for r in records
+            ]
         else:
-            chunk = b"".join(
-                [
-                    encode(
-                        {
-                            "topic": r.topic,
-                            "partition": r.partition,
-                            "offset": r.offset,
-                            "timestamp": iso_ms(r.timestamp),
-                            "key": r.key,
-                            "event_type": r.event_type,
-                            "value": r.value,
-                        },
-                        default=default,
-                        option=newline,
-                    )
-                    for r in records
-                ]
-            )
-        self._out.write(chunk)
+            encode = orjson.dumps
+            default = _json_default
+            lines = [
+                f'{heads.get(r.topic) or self._head(r.topic)}{r.partition},"offset":{r.offset},'
+                f'"timestamp":"{iso(r.timestamp)}","key":{text(r.key)},'
+                f'"event_type":{text(r.event_type)},'
+                f'"value":{encode(r.value, default=default).decode()}}}\n'
+                for r in records
+            ]
+        self._out.write("".join(lines).encode())
+
+    def _head(self, topic: str) -> str:
+        head = self._heads[topic] = f'{{"topic":{orjson.dumps(topic).decode()},"partition":'
+        return head
+
+    def _json_text(self, value: str | None) -> str:
+        """A key or event type as JSON text; memoised, as keys repeat (aggregate ids)."""
+        texts = self._texts
+        found = texts.get(value)
+        if found is None:
+            if len(texts) > 100_000:
+                texts.clear()
+            found = texts[value] = orjson.dumps(value).decode()
+        return found
 
     def close(self) -> None:
         self._out.flush()
+
+
+def _quoted(b64_line: bytes) -> str:
+    return f'"{b64_line.decode("ascii")}"'
 
 
 def payload_columns(schemas: list[dict]) -> list[str]:

@@ -104,3 +104,37 @@ def test_inventory_diff():
     assert diff_by_key({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 0}) == [
         Difference("b", 2, 3), Difference("c", None, 0)
     ]
+
+
+def test_jsonl_lines_are_the_json_of_the_row():
+    """The writer formats lines around encoded pieces; they must equal orjson of the row dict."""
+    import base64
+
+    import orjson
+
+    from consumers.replay.writers import dumps
+
+    records = [
+        Record('t."q"', 0, 1, 1_764_000_000_123, 'k"\\é\n', "Ev", {"a": [1, None], "é": "x"}, None),
+        Record("t", 2, 3, 0, None, None, None, None),
+    ]
+    raw_records = [
+        Record('t."q"', 0, 1, 1_764_000_000_123, "k\u2028", "Ev", None, b"\0\1\2\xff"),
+        Record("t", 1, 2, 5, None, None, None, None),
+    ]
+    for raw, rows in ((False, records), (True, raw_records)):
+        out = io.BytesIO()
+        writer = open_writer("jsonl", out, raw=raw, schemas=[])
+        writer.write(rows)
+        writer.close()
+        expected = []
+        for r in rows:
+            row = {"topic": r.topic, "partition": r.partition, "offset": r.offset,
+                   "timestamp": iso_ms(r.timestamp), "key": r.key, "event_type": r.event_type}
+            if raw:
+                row["value_base64"] = None if r.raw is None else base64.b64encode(r.raw).decode()
+            else:
+                row["value"] = r.value
+            expected.append(dumps(row) + b"\n")
+            assert orjson.loads(expected[-1]) == row
+        assert out.getvalue() == b"".join(expected)
