@@ -142,10 +142,13 @@ class KafkaNode:
         return port_open(self.port) and broker_answers(conf)
 
     def healthy(self) -> bool:
-        """Answers, and the cluster has no under-replicated partition (with several nodes)."""
+        """Answers, and (with several nodes) is in the ISR of every partition it replicates:
+        caught up. A node restarted while another is down is healthy once it has caught up;
+        the cluster's under-replicated partitions are reported by `status` apart."""
         if not self.answers():
             return False
-        return self.cluster.shape.brokers == 1 or self.cluster.under_replicated() == 0
+        return self.cluster.shape.brokers == 1 or lagging(
+            self.cluster.admin_conf(), self.node_id) == 0
 
     def verify(self) -> str | None:
         """None when the node on our port is of the cluster this home formatted, else why not."""
@@ -278,6 +281,21 @@ def under_replicated(conf: dict) -> int:
         for topic in metadata.topics.values()
         for part in topic.partitions.values()
         if len(part.isrs) < len(part.replicas)
+    )
+
+
+def lagging(conf: dict, node_id: int) -> int:
+    """Partitions that have `node_id` as a replica but not in their ISR (-1: no answer)."""
+    admin = AdminClient({**conf, **_SILENT})
+    try:
+        metadata = admin.list_topics(timeout=PROBE_TIMEOUT_S)
+    except KafkaException:
+        return -1
+    return sum(
+        1
+        for topic in metadata.topics.values()
+        for part in topic.partitions.values()
+        if node_id in part.replicas and node_id not in part.isrs
     )
 
 

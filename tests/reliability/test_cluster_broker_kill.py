@@ -28,19 +28,6 @@ pytestmark = pytest.mark.cluster
 EVENTS = 600
 BATCH = 20
 TOPIC = "shop.notifications"
-PUBLISH = """
-import time
-from django.db import transaction
-from producer_django.events.publish import publish
-prefix, events, batch = {prefix!r}, {events}, {batch}
-for start in range(0, events, batch):
-    with transaction.atomic():
-        for n in range(start, min(start + batch, events)):
-            publish("NotificationRequested", {{"user_id": f"{{prefix}}-{{n}}",
-                    "recipient": f"u{{n}}@example.test", "template": "welcome",
-                    "params": {{"name": f"User {{n}}"}}}})
-    time.sleep(0.1)
-"""
 
 
 def _leader_of(stack: Stack, topic: str) -> str:
@@ -81,7 +68,7 @@ def test_kill9_a_broker_loses_and_duplicates_nothing(tmp_path, record_property):
                  "SCHEMA_REGISTRY_URL": settings.schema_registry_url}))
         shop.start_relay()
         prefix = "ck" + uuid.uuid4().hex[:6]
-        publisher = _publish_through_outbox(shop, prefix)
+        publisher = shop.publish_notifications(prefix, EVENTS, BATCH)
 
         # Kill the leader of a partition being written once mails are flowing.
         wait_until(lambda: maildir.exists() and sum(message_ids(maildir).values()) >= 50, 120,
@@ -112,15 +99,3 @@ def test_kill9_a_broker_loses_and_duplicates_nothing(tmp_path, record_property):
     assert len(counts) == EVENTS, "lost mails"
     assert total == EVENTS, "duplicated mails"
 
-
-def _publish_through_outbox(shop, prefix: str):
-    """A Django process writing EVENTS notifications to the outbox, BATCH per transaction."""
-    import os
-    import subprocess
-
-    from producer_django.stack import manage_argv
-
-    script = PUBLISH.format(prefix=prefix, events=EVENTS, batch=BATCH)
-    with open(shop.home / "publisher.log", "ab") as log:
-        return subprocess.Popen(manage_argv("shell", "-c", script), stdout=log, stderr=log,
-                                env={**os.environ, **shop.env})

@@ -48,3 +48,44 @@ def test_the_catalog_gets_three_replicas_and_min_insync_two(three):
     # Applying again changes nothing and refuses nothing.
     plans = topics.plan(three.settings, specs, replication_factor=3)
     assert {p.action for p in plans} == {"ok"}
+
+
+@pytest.mark.timeout(900)
+def test_the_whole_shop_flow_on_three_secure_brokers(tmp_path):
+    """Every component `pipeline up --brokers 3 --secure` starts, each as its own principal;
+    orders through the API cause exactly their events, mails and stock."""
+    import threading
+    import uuid
+
+    from deploy.runtime.bringup import up_with_catalog
+    from deploy.runtime.ports import free_port
+    from deploy.stack import Ports, Stack
+    from producer_django.shop.testing import MailWatch, OrderFlow, ShopApi, flow_problems
+
+    stack = Stack(home=tmp_path / "stack", ports=Ports(free_port(), free_port(), free_port()),
+                  external=set(), shape=ClusterShape(brokers=3, secure=True))
+    flow = None
+    try:
+        up_with_catalog(stack)
+        report = stack.status()
+        unhealthy = sorted(n for n, c in report["components"].items() if not c["healthy"])
+        assert not unhealthy, f"unhealthy components: {unhealthy}"
+        assert report["kafka"]["brokers"] == 3 and report["kafka"]["secure"] is True
+        tag = uuid.uuid4().hex[:6]
+        api = ShopApi.of(report)
+        skus = api.create_products(f"SEC-{tag}", 4, 10_000)
+        users = [api.register(f"sec{n}-{tag}@example.test", f"Customer {n}") for n in range(6)]
+        api.close()
+        mails = MailWatch(report["smtp"]["maildir"])
+        flow = OrderFlow(lambda: ShopApi.of(report), users, skus, rate=5).start()
+        threading.Event().wait(20)
+        flow.stop()
+        problems = flow_problems(stack.settings, report, flow, users, skus, 10_000, mails)
+        stopped = sorted(n for n, c in stack.status()["components"].items() if not c["healthy"])
+    finally:
+        if flow is not None:
+            flow.stop()
+        stack.down()
+    assert len(flow.placed) >= 50
+    assert not problems, problems
+    assert not stopped, f"components unhealthy after the flow: {stopped}"
