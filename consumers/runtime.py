@@ -58,8 +58,14 @@ from schemas import project as projects
 from schemas import registry
 from schemas.config import ConnectionSettings, LocalPaths, paths_from_env
 from schemas.config import database_url as default_database_url
-from schemas.errors import DeserializationError, PipelineError, ServiceUnavailable
+from schemas.errors import (
+    AuthorizationRefused,
+    DeserializationError,
+    PipelineError,
+    ServiceUnavailable,
+)
 from schemas.kafka_io import produce_blocking
+from schemas.refusals import refusal
 from schemas.serde import EventDeserializer
 
 logger = logging.getLogger(__name__)
@@ -306,7 +312,7 @@ class Worker:
         stop_at, retry_topics = self.stop_at, self._retry_set
         for msg in messages:
             if msg.error() is not None:
-                self._on_consume_error(msg.error())
+                self._on_consume_error(msg.error(), msg.topic())
                 continue
             topic, offset = msg.topic(), msg.offset()
             tp = (topic, msg.partition())
@@ -428,7 +434,9 @@ class Worker:
 
     def _on_delivery(self, err, msg) -> None:
         if err is not None:
-            self._delivery_errors.append(f"{msg.topic()}: {err}")
+            refused = refusal(err, self.settings.kafka_conf(), topic=msg.topic(),
+                              operation="Write")
+            self._delivery_errors.append(str(refused) if refused else f"{msg.topic()}: {err}")
 
     def _flush(self) -> None:
         remaining = self._producer.flush(max(self.settings.timeout_s, 30.0))
@@ -509,9 +517,14 @@ class Worker:
             logger.error("%s: fatal client error: %s", self.name, err)
             self.stop_event.set()
         else:
-            logger.warning("%s: client error: %s", self.name, err)
+            refused = refusal(err, self.settings.kafka_conf())
+            logger.warning("%s: client error: %s", self.name, refused or err)
 
-    def _on_consume_error(self, err: KafkaError) -> None:
+    def _on_consume_error(self, err: KafkaError, topic: str | None = None) -> None:
+        refused = refusal(err, self.settings.kafka_conf(**{"group.id": self.group_id}),
+                          topic=topic)
+        if isinstance(refused, AuthorizationRefused):
+            raise refused  # an ACL does not appear by retrying: stop, naming who, what and how
         if err.fatal():
             raise KafkaException(err)
         # e.g. a subscribed topic that does not exist yet: librdkafka keeps retrying.

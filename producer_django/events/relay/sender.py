@@ -26,6 +26,7 @@ from schemas import outbox
 from schemas.config import ConnectionSettings
 from schemas.errors import PipelineError
 from schemas.kafka_io import produce_blocking
+from schemas.refusals import refusal
 from schemas.serde import EventSerializer, event_headers
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,9 @@ class KafkaSender:
             elif _too_large(err):
                 results[row_id] = _REFUSED_AS_TOO_LARGE
             else:
-                results[row_id] = f"delivery failed: {err.str()}"
+                refused = refusal(err, self.settings.kafka_conf(), topic=row.topic,
+                                  operation="Write")
+                results[row_id] = str(refused) if refused else f"delivery failed: {err.str()}"
 
         try:
             queued = produce_blocking(
@@ -218,7 +221,8 @@ class KafkaSender:
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
             self._fatal = err
-        text = err.str()
+        refused = refusal(err, self.settings.kafka_conf())
+        text = str(refused) if refused is not None else err.str()
         if text != self._last_logged:
             logger.warning("kafka at %s: %s", self.settings.bootstrap_servers, text)
             self._last_logged = text
