@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-cluster test-unit test-django test-streams test-workers bench bench-replay bench-streams bench-worker lint up down clean
+.PHONY: demo test test-cluster test-unit test-django test-streams test-workers bench bench-replay bench-streams bench-worker soak lint up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench-streams: $(STAMP)
 # Worker records/s vs a raw confluent-kafka consume(500)+decode loop; produce->mail p50/p99.
 bench-worker: $(STAMP)
 	$(PY) -m benchmarks.bench_worker
+
+# The shop flow through the API at a steady rate on three secure brokers (10 min; not in bench).
+soak: $(STAMP)
+	$(PY) -m benchmarks.soak
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
