@@ -271,32 +271,24 @@ def reported_cluster_id(conf: dict) -> str | None:
 
 def under_replicated(conf: dict) -> int:
     """Partitions whose in-sync replicas are fewer than their replicas (-1: no answer)."""
-    admin = AdminClient({**conf, **_SILENT})
-    try:
-        metadata = admin.list_topics(timeout=PROBE_TIMEOUT_S)
-    except KafkaException:
-        return -1
-    return sum(
-        1
-        for topic in metadata.topics.values()
-        for part in topic.partitions.values()
-        if len(part.isrs) < len(part.replicas)
-    )
+    return _count_partitions(conf, lambda part: len(part.isrs) < len(part.replicas))
 
 
 def lagging(conf: dict, node_id: int) -> int:
     """Partitions that have `node_id` as a replica but not in their ISR (-1: no answer)."""
+    return _count_partitions(
+        conf, lambda part: node_id in part.replicas and node_id not in part.isrs)
+
+
+def _count_partitions(conf: dict, matches) -> int:
+    """How many partitions of the cluster's metadata satisfy `matches` (-1: no answer)."""
     admin = AdminClient({**conf, **_SILENT})
     try:
         metadata = admin.list_topics(timeout=PROBE_TIMEOUT_S)
     except KafkaException:
         return -1
-    return sum(
-        1
-        for topic in metadata.topics.values()
-        for part in topic.partitions.values()
-        if node_id in part.replicas and node_id not in part.isrs
-    )
+    return sum(1 for topic in metadata.topics.values()
+               for part in topic.partitions.values() if matches(part))
 
 
 class KafkaBroker(KafkaNode):
