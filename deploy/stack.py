@@ -375,7 +375,8 @@ class Stack:
         default_stack = self.ports == Ports()
         for name in missing:
             ports[name] = (adopt or {}).get(name) or free_port(
-                wanted[name] if default_stack else None
+                wanted[name] if default_stack else None,
+                avoid=self._recorded_ports(recorded) | set(ports.values()),
             )
         if self._lock.holding:
             self._write_state(area_ports={**recorded, area: ports})
@@ -383,6 +384,16 @@ class Stack:
             legacy = self.home / area / "ports.json"
             legacy.parent.mkdir(parents=True, exist_ok=True)
             legacy.write_text(json.dumps(ports, indent=2))
+        return ports
+
+    def _recorded_ports(self, area_ports: dict) -> set[int]:
+        """Every port this home has given a service: its broker's and registry's, its other
+        brokers', and those of each area."""
+        ports = set(asdict(self.ports).values())
+        for node in self.cluster.nodes:
+            ports |= {p for p in asdict(node.node_ports).values() if p}
+        for area in area_ports.values():
+            ports |= set(area.values())
         return ports
 
     def _legacy_area_ports(self, area: str) -> dict[str, int]:

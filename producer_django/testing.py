@@ -10,12 +10,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from deploy.runtime.ports import free_port
 from schemas.errors import PipelineError
 
 START_TIMEOUT_S = 60
@@ -45,7 +45,7 @@ class TemporaryPostgres:
         self.bindir = postgres_bindir()
         self.dir = Path(tempfile.mkdtemp(prefix="pipeline-pg-"))
         self.data = self.dir / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_user: list[str] = []
 
     def __enter__(self) -> TemporaryPostgres:
@@ -97,12 +97,6 @@ class TemporaryPostgres:
             log = self.dir / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise PostgresUnavailable(f"{tool} failed: {done.stderr.strip()}\n{tail}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(predicate, timeout_s: float, interval_s: float = 0.2) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -20,6 +19,7 @@ import httpx
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from deploy.runtime.ports import free_port  # noqa: F401  (the tests import it from here)
 from schemas import catalog
 from schemas import project as projects
 from schemas.serde import EventSerializer, event_headers
@@ -189,12 +189,6 @@ def read_topic(settings, topic: str, *, timeout_s: float = 30.0) -> list:
         return records
     finally:
         consumer.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def create_topics(settings, names, *, partitions: int = 3, compacted: bool = False) -> None:

@@ -47,7 +47,10 @@ class EventProducer:
 
     def __init__(self, settings, registry_client):
         self._serializer = EventSerializer(registry_client)
-        self._producer = Producer(settings.kafka_conf(**{"linger.ms": 5}))
+        # Idempotent, so that a retried batch cannot land behind a later one: the tests read
+        # offsets and timestamps in the order they were sent.
+        self._producer = Producer(settings.kafka_conf(**{"linger.ms": 5,
+                                                         "enable.idempotence": True}))
 
     def send(self, topic: str, event_type: str, event: dict, *, partition: int | None = None,
              timestamp_ms: int | None = None, value: bytes | None = None):

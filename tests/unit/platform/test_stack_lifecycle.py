@@ -134,6 +134,24 @@ def test_area_ports_are_kept_in_the_state_by_up_only(tmp_path):
     assert looked["web"] != 8000  # a test stack (not the default ports) never takes 8000
 
 
+def test_a_picked_port_is_never_picked_again_nor_one_the_home_recorded(tmp_path, monkeypatch):
+    from deploy.runtime import ports
+
+    # Every candidate is bindable (nothing listens yet), so only the bookkeeping tells them apart.
+    monkeypatch.setattr(ports, "_PICK_RANGE", (29990, 29999))
+    picked = {free_port() for _ in range(5)}
+    assert len(picked) == 5
+    assert free_port(preferred=next(iter(picked))) not in picked
+    recorded = set(range(29990, 30000)) - picked
+    assert free_port(avoid=recorded) not in picked | recorded  # the kernel's pick then
+
+    stack = FakeStack(tmp_path, [])
+    with stack.locked():
+        area = stack.area_ports("things", {"web": 8000, "api": 8001, "admin": 8002})
+        other = stack.area_ports("others", {"web": 8000})
+    assert len(set(area.values()) | set(other.values())) == 4
+
+
 def test_area_ports_of_an_older_home_are_adopted(tmp_path):
     (tmp_path / "things").mkdir()
     (tmp_path / "things" / "ports.json").write_text(json.dumps({"web": 12345}))
