@@ -28,7 +28,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 
-from benchmarks.common import report_figure
+from benchmarks.common import percentile, report_figure
 
 P99_BOUND_S = 5.0
 HOLD_SECONDS = 5.0
@@ -52,10 +52,7 @@ class Step:
     end_lag: dict = field(default_factory=dict)
 
     def percentile(self, q: float) -> float | None:
-        if not self.latencies:
-            return None
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return percentile(sorted(self.latencies), q) if self.latencies else None
 
     def why_not(self) -> list[str]:
         """What keeps this step from holding (empty: it held)."""

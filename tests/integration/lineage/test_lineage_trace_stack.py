@@ -22,7 +22,7 @@ from deploy.stack import INFRASTRUCTURE
 
 pytestmark = pytest.mark.integration
 
-WAIT_S = 120
+WAIT_S = 240  # generous: the stream apps may still be joining their groups on a loaded machine
 NOT_NEEDED = ("console",)
 
 
