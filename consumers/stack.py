@@ -52,6 +52,7 @@ def status(stack) -> dict:
 
 class SmtpComponent:
     name = "smtp"
+    uses_kafka = False  # a secure stack starts it without Kafka credentials
 
     def __init__(self, home: Path, port: int):
         self.dir = home / "smtp"

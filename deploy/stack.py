@@ -138,10 +138,10 @@ class Stack:
         """Managed components in start order: broker, registry, then each area's processes.
 
         A component has `name`, `log`, `prepare()`, `process() -> ProcessSpec` and
-        `healthy() -> bool`; optionally `ports` (must be free before it starts), `verify() ->
-        str | None` (why the service answering is not this home's) and `claim()` (mark a
-        service this home just started as its own). Areas contribute theirs through
-        `<area>.stack.components(stack)`.
+        `healthy() -> bool`; optionally `ports` (must be free before it starts), `uses_kafka`
+        (False: a secure stack starts it without Kafka credentials), `verify() -> str | None`
+        (why the service answering is not this home's) and `claim()` (mark a service this home
+        just started as its own). Areas contribute theirs through `<area>.stack.components(stack)`.
         """
         managed = []
         if "kafka" not in self.external:
@@ -282,8 +282,10 @@ class Stack:
         }
 
     def _with_credentials(self, comp, spec):
-        """A secure stack's component connects as its own principal (KAFKA_CONF_* variables)."""
-        if not self.shape.secure or "kafka" in self.external or comp.name in INFRASTRUCTURE:
+        """A secure stack's component connects as its own principal (KAFKA_CONF_* variables).
+        A component with `uses_kafka = False` (e.g. a local mail server) runs without one."""
+        if (not self.shape.secure or "kafka" in self.external or comp.name in INFRASTRUCTURE
+                or not getattr(comp, "uses_kafka", True)):
             return spec
         from deploy.security import roles
 

@@ -126,16 +126,8 @@ def principals(roles: Mapping[str, Role], scope: Scope) -> list[Principal]:
     return found
 
 
-# Components of the local stack that never connect to Kafka: they run without a principal.
-WITHOUT_KAFKA = ("smtp",)
-
-
 def for_component(found: list[Principal], component: str) -> Principal | None:
-    """The principal a stack component connects as, None when the table names none. A
-    component that never connects to Kafka gets an empty principal (no user, no ACLs), so a
-    secure stack starts it without credentials."""
-    if component in WITHOUT_KAFKA:
-        return Principal(component, "none", ())
+    """The principal a stack component connects as, None when the table names none."""
     return next((p for p in found if component in p.components), None)
 
 
