@@ -71,6 +71,11 @@ from schemas.serde import EventDeserializer
 logger = logging.getLogger(__name__)
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# A consumer that fails fatally is replaced by a new one, but not endlessly: this many times in
+# this window means something outside keeps failing it (e.g. a second process with the same
+# group.instance.id fencing this one).
+_REPLACEMENTS_ALLOWED = 3
+_REPLACEMENT_WINDOW_S = 300.0
 
 
 class _HandlerFailed(Exception):
@@ -79,6 +84,18 @@ class _HandlerFailed(Exception):
 
 class _SomeAlreadyApplied(Exception):
     """The batch holds events the inbox already has; redo it with a lookup first."""
+
+
+class _ConsumerFailed(Exception):
+    """The consumer client hit a fatal error and can do nothing more."""
+
+    def __init__(self, error: KafkaError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class ConsumerFailing(PipelineError):
+    """The consumer failed fatally again and again: replacing it does not help."""
 
 
 class DeliveryFailed(PipelineError):
@@ -93,6 +110,8 @@ class WorkerResult:
     counts: dict[str, int] = field(default_factory=dict)
     # Next offset per partition after the last batch (what was stored for commit).
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    # Consumers replaced after a fatal error (e.g. fenced static membership).
+    consumer_replacements: int = 0
 
 
 def group_for(name: str) -> str:
@@ -153,6 +172,8 @@ class Worker:
         self._reached: set[tuple[str, int]] = set()
         self._last_bound_check = 0.0
         self._assigned: frozenset[tuple[str, int]] = frozenset()
+        self._client_failure: KafkaError | None = None  # a fatal error reported by error_cb
+        self._replaced_at: list[float] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -165,11 +186,16 @@ class Worker:
                 if self.stop_at is not None and self._bounded_run_done():
                     break
                 self._resume_due()
-                messages = self._next_batch()
-                if messages:
-                    started = time.monotonic()
-                    self._process_batch(messages)
-                    self.metrics.observe_batch(time.monotonic() - started)
+                try:
+                    messages = self._next_batch()
+                    if self._client_failure is not None:
+                        raise _ConsumerFailed(self._client_failure)
+                    if messages:
+                        started = time.monotonic()
+                        self._process_batch(messages)
+                        self.metrics.observe_batch(time.monotonic() - started)
+                except _ConsumerFailed as failed:
+                    self._replace_consumer(failed.error)
         finally:
             self._close()
         return self.result
@@ -208,15 +234,48 @@ class Worker:
         )
         self._consumer = Consumer(self._consumer_conf())
         self._check_broker()
+        self._subscribe()
+        self.metrics.set_ready(True)
+        logger.info("worker %s consuming %s as group %s", self.name,
+                    self.source_topics + self.retry_topics, self.group_id)
+
+    def _subscribe(self) -> None:
         self._consumer.subscribe(
             self.source_topics + self.retry_topics,
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
         )
+
+    def _replace_consumer(self, error: KafkaError) -> None:
+        """A fatal error ends a consumer client for good. The usual one: a static member
+        (group.instance.id) fenced after its group coordinator's broker died, when librdkafka
+        joined again while the new coordinator still held the old member. Close that client
+        and join as a new one. Offsets stored since the last commit are lost with it, so those
+        records come again, and the inbox drops what was already done."""
+        now = time.monotonic()
+        self._replaced_at = [t for t in self._replaced_at if now - t < _REPLACEMENT_WINDOW_S]
+        if len(self._replaced_at) >= _REPLACEMENTS_ALLOWED:
+            raise ConsumerFailing(
+                f"{self.name}: the consumer of group {self.group_id} failed fatally "
+                f"{len(self._replaced_at) + 1} times within {_REPLACEMENT_WINDOW_S:.0f} s "
+                f"(last: {error}). If another process uses group.instance.id "
+                f"{self.options.instance_id!r}, give each process its own --instance-id."
+            )
+        self._replaced_at.append(now)
+        self.result.consumer_replacements += 1
+        logger.warning("%s: consumer failed fatally (%s); replacing it with a new one, "
+                       "which rejoins group %s", self.name, error, self.group_id)
+        self.metrics.set_ready(False)
+        self._client_failure = None
+        try:
+            self._consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            logger.info("%s: closing the failed consumer: %s", self.name, exc)
+        self._forget([TopicPartition(t, p) for t, p in self._assigned])
+        self._consumer = Consumer(self._consumer_conf())
+        self._subscribe()
         self.metrics.set_ready(True)
-        logger.info("worker %s consuming %s as group %s", self.name,
-                    self.source_topics + self.retry_topics, self.group_id)
 
     def _consumer_conf(self) -> dict:
         conf = {
@@ -513,9 +572,9 @@ class Worker:
             self._paused.pop(tp, None)
 
     def _on_client_error(self, err: KafkaError) -> None:
-        if err.fatal():
+        if _is_fatal(err):
             logger.error("%s: fatal client error: %s", self.name, err)
-            self.stop_event.set()
+            self._client_failure = err  # the loop replaces the consumer (error_cb cannot)
         else:
             refused = refusal(err, self.settings.kafka_conf())
             logger.warning("%s: client error: %s", self.name, refused or err)
@@ -525,8 +584,8 @@ class Worker:
                           topic=topic)
         if isinstance(refused, AuthorizationRefused):
             raise refused  # an ACL does not appear by retrying: stop, naming who, what and how
-        if err.fatal():
-            raise KafkaException(err)
+        if _is_fatal(err):
+            raise _ConsumerFailed(err)
         # e.g. a subscribed topic that does not exist yet: librdkafka keeps retrying.
         logger.warning("%s: consume error: %s", self.name, err)
 
@@ -562,6 +621,12 @@ class Worker:
 
     def _holds(self, tps: list[TopicPartition]) -> bool:
         return all((tp.topic, tp.partition) in self._assigned for tp in tps)
+
+
+def _is_fatal(err: KafkaError) -> bool:
+    # A fatal error reaches poll() as a record error with code _FATAL whose own fatal() flag
+    # is not always set.
+    return err.fatal() or err.code() == KafkaError._FATAL
 
 
 def _normalise_stop_at(stop_at) -> dict[tuple[str, int], int] | None:
