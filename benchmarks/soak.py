@@ -13,7 +13,8 @@ A rate "holds" when, over a run at it: the API accepts >= 95% of the orders aske
 fails, at the run's end the outbox backlog is at most HOLD_SECONDS seconds of orders and every
 group's lag at most HOLD_SECONDS seconds of records (bounded: not growing with the run), every
 order got its mail, and p99 commit -> mail is under P99_BOUND_S. `--find-max` starts at --rate
-and multiplies it by 1.5 per step until a step does not hold; it reports the last that held.
+and multiplies it by 1.5 per step until a step does not hold (or divides it by 1.5 until one
+does, when --rate itself does not); it reports the highest that held.
 Not part of `make bench` (a soak is not a ratio, and takes minutes).
 """
 
@@ -35,6 +36,7 @@ HOLD_SECONDS = 5.0
 RECORDS_PER_ORDER = 6  # generous: OrderPlaced, its fanout (mail, search, cache), inventory
 SAMPLE_S = 5.0
 STOCK = 1_000_000_000
+MIN_RATE = 2.0  # orders/s: --find-max stops looking below this
 
 
 @dataclass
@@ -130,21 +132,34 @@ def _soak(stack, args) -> int:
             f"p99 commit->mail {_s(step.percentile(0.99))}", f"holds ({'; '.join(why) or 'yes'})",
             not why) else 1
 
-    held = None
-    rate = args.rate
-    while True:
-        step = _run_step(stack, report, users, skus, mails, rate, args.step_minutes)
-        _print_step(step)
-        why = step.why_not()
-        if why:
-            print(f"  {rate:.0f} orders/s does not hold: {'; '.join(why)}")
-            break
-        held = rate
-        rate = round(rate * 1.5)
+    held = _find_max(args, lambda rate: _run_step(stack, report, users, skus, mails, rate,
+                                                 args.step_minutes))
     _print_memory(memory_start, resident_memory(stack))
     return 0 if report_figure(
         "highest rate this machine holds", f"{held or 0:.0f} orders/s",
         f">= {args.rate:.0f} orders/s", bool(held)) else 1
+
+
+def _find_max(args, run) -> float | None:
+    """Up by 1.5x from --rate while a step holds; if --rate itself does not hold, down by 1.5x
+    until one does (not below MIN_RATE). The highest rate that held, None if none did."""
+    rate, held, failed = args.rate, None, None
+    while MIN_RATE <= rate and (failed is None or rate < failed):
+        step = run(rate)
+        _print_step(step)
+        why = step.why_not()
+        if not why:
+            held = rate
+            if failed is not None:
+                break  # coming down: the first rate that holds is the answer
+            rate = round(rate * 1.5)
+            continue
+        print(f"  {rate:.0f} orders/s does not hold: {'; '.join(why)}")
+        failed = rate
+        if held is not None:
+            break  # going up: the last rate that held is the answer
+        rate = round(rate / 1.5, 1)
+    return held
 
 
 def _run_step(stack, report, users, skus, mails, rate: float, minutes: float) -> Step:
