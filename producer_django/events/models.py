@@ -7,12 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 
-class OutboxEvent(models.Model):
-    """One event waiting for (or done with) delivery to Kafka.
-
-    Rows of one aggregate are delivered in `id` order, which equals `aggregate_version` order
-    because `publish` takes the aggregate's version row lock before inserting.
-    """
+class _EventColumns(models.Model):
+    """What an outbox row says of its event: shared by the outbox and its dead letters."""
 
     # Not indexed: ids are uuid4, and each index costs every publish and every mark.
     event_id = models.UUIDField(editable=False)
@@ -22,6 +18,18 @@ class OutboxEvent(models.Model):
     aggregate_type = models.CharField(max_length=100)
     aggregate_id = models.CharField(max_length=255)
     aggregate_version = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class OutboxEvent(_EventColumns):
+    """One event waiting for (or done with) delivery to Kafka.
+
+    Rows of one aggregate are delivered in `id` order, which equals `aggregate_version` order
+    because `publish` takes the aggregate's version row lock before inserting.
+    """
+
     payload = models.JSONField(help_text="The full Avro record, occurred_at in epoch millis.")
     traceparent = models.CharField(max_length=55, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -84,7 +92,7 @@ class AggregateVersion(models.Model):
         return f"{self.aggregate_type}:{self.aggregate_id} v{self.version}"
 
 
-class OutboxDeadLetter(models.Model):
+class OutboxDeadLetter(_EventColumns):
     """An outbox row the relay cannot ever deliver, moved aside so it blocks nothing.
 
     Today that is an event over its topic's max.message.bytes (written before the limit was
@@ -94,13 +102,6 @@ class OutboxDeadLetter(models.Model):
     """
 
     outbox_id = models.BigIntegerField(help_text="id of the outbox row this was")
-    event_id = models.UUIDField(editable=False)
-    event_type = models.CharField(max_length=100)
-    topic = models.CharField(max_length=249)
-    key = models.CharField(max_length=255)
-    aggregate_type = models.CharField(max_length=100)
-    aggregate_id = models.CharField(max_length=255)
-    aggregate_version = models.BigIntegerField()
     payload = models.JSONField()
     traceparent = models.CharField(max_length=55, blank=True)
     created_at = models.DateTimeField()

@@ -116,3 +116,12 @@ def test_health_is_degraded_with_reasons_while_the_relay_is_dead_or_behind(migra
 
     off = found["heartbeat_switched_off"]
     assert off["status"] == "ok" and "relay" not in off
+
+
+def test_the_models_and_their_migrations_agree(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "producer_django.manage", "makemigrations", "--check", "--dry-run"],
+        env=_env(tmp_path), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, f"a model change without its migration:\n{done.stdout}"
+    assert "No changes detected" in done.stdout
