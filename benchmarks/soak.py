@@ -1,6 +1,6 @@
 """`make soak`: the shop flow through the HTTP API at a steady rate on three secure brokers.
 
-    python -m benchmarks.soak [--rate 50] [--minutes 10] [--brokers 3] [--plaintext]
+    python -m benchmarks.soak [--rate 50] [--minutes 10] [--brokers 3] [--plaintext] [--postgres]
     python -m benchmarks.soak --find-max [--step-minutes 1]
 
 Starts every component `pipeline up --brokers 3 --secure` starts, in a temporary home;
@@ -21,6 +21,7 @@ Not part of `make bench` (a soak is not a ratio, and takes minutes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from deploy.stack import Ports, Stack
 
     shape = ClusterShape(brokers=args.brokers, secure=not args.plaintext)
-    with tempfile.TemporaryDirectory(prefix="pipeline-soak-") as home:
+    with tempfile.TemporaryDirectory(prefix="pipeline-soak-") as home, _database(args.postgres):
         os.environ["PIPELINE_HOME"] = home  # this program's own stack, for every helper
         stack = Stack(home=home, ports=Ports(free_port(), free_port(), free_port()),
                       external=set(), shape=shape)
@@ -104,6 +105,24 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             print("stopping the stack...", flush=True)
             stack.down()
+
+
+@contextlib.contextmanager
+def _database(postgres: bool):
+    """With --postgres, a throwaway PostgreSQL server holds the web app's, the relay's and the
+    workers' tables (DATABASE_URL for every component), instead of the home's one SQLite file
+    that all of them write to."""
+    if not postgres:
+        yield
+        return
+    from producer_django.testing import TemporaryPostgres
+
+    with TemporaryPostgres() as pg:
+        os.environ["DATABASE_URL"] = pg.create_database("soak")
+        try:
+            yield
+        finally:
+            del os.environ["DATABASE_URL"]
 
 
 def _soak(stack, args) -> int:
@@ -293,8 +312,10 @@ def _parse(argv):
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--brokers", type=int, default=3)
     parser.add_argument("--plaintext", action="store_true", help="without --secure")
+    parser.add_argument("--postgres", action="store_true",
+                        help="a throwaway PostgreSQL server instead of the home's SQLite file")
     parser.add_argument("--find-max", action="store_true",
-                        help="step the rate up from --rate until it no longer holds")
+                        help="step the rate from --rate to the highest that holds")
     parser.add_argument("--step-minutes", type=float, default=1.0)
     return parser.parse_args(argv)
 
