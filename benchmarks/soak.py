@@ -62,7 +62,7 @@ class Step:
         seconds = self.minutes * 60
         why = []
         if self.placed < 0.95 * self.rate * seconds:
-            why.append(f"API accepted {self.placed / seconds:.1f}/s of {self.rate:.0f}/s")
+            why.append(f"API accepted {self.placed / seconds:.1f}/s of {self.rate:g}/s")
         if self.failures:
             why.append(f"{len(self.failures)} requests failed ({self.failures[0]})")
         if self.end_backlog > HOLD_SECONDS * self.rate:
@@ -147,7 +147,7 @@ def _soak(stack, args) -> int:
         _print_memory(memory_start, resident_memory(stack))
         why = step.why_not()
         return 0 if report_figure(
-            f"soak at {args.rate:.0f} orders/s for {args.minutes:g} min",
+            f"soak at {args.rate:g} orders/s for {args.minutes:g} min",
             f"p99 commit->mail {_s(step.percentile(0.99))}", f"holds ({'; '.join(why) or 'yes'})",
             not why) else 1
 
@@ -155,8 +155,8 @@ def _soak(stack, args) -> int:
                                                  args.step_minutes))
     _print_memory(memory_start, resident_memory(stack))
     return 0 if report_figure(
-        "highest rate this machine holds", f"{held or 0:.0f} orders/s",
-        f">= {args.rate:.0f} orders/s", bool(held)) else 1
+        "highest rate this machine holds", f"{held or 0:g} orders/s",
+        f"one that holds (from {args.rate:g}/s)", bool(held)) else 1
 
 
 def _find_max(args, run) -> float | None:
@@ -173,7 +173,7 @@ def _find_max(args, run) -> float | None:
                 break  # coming down: the first rate that holds is the answer
             rate = round(rate * 1.5)
             continue
-        print(f"  {rate:.0f} orders/s does not hold: {'; '.join(why)}")
+        print(f"  {rate:g} orders/s does not hold: {'; '.join(why)}")
         failed = rate
         if held is not None:
             break  # going up: the last rate that held is the answer
@@ -185,7 +185,7 @@ def _run_step(stack, report, users, skus, mails, rate: float, minutes: float) ->
     from producer_django.shop.testing import OrderFlow, ShopApi
 
     step = Step(rate, minutes)
-    print(f"\n{rate:.0f} orders/s for {minutes:g} min...", flush=True)
+    print(f"\n{rate:g} orders/s for {minutes:g} min...", flush=True)
     flow = OrderFlow(lambda: ShopApi.of(report), users, skus, rate,
                      threads=max(4, int(rate // 8))).start()
     began = time.monotonic()
@@ -282,7 +282,7 @@ def _rss(pid: int) -> int:
 
 def _print_step(step: Step) -> None:
     seconds = step.minutes * 60
-    print(f"  orders accepted {step.placed} ({step.placed / seconds:.1f}/s of {step.rate:.0f}/s "
+    print(f"  orders accepted {step.placed} ({step.placed / seconds:.1f}/s of {step.rate:g}/s "
           f"asked), failed requests {len(step.failures)}, orders without a mail "
           f"{step.missing_mails}")
     print(f"  commit -> mail  p50 {_s(step.percentile(0.5))}  p99 {_s(step.percentile(0.99))}"

@@ -9,7 +9,7 @@ project's outbox in the same transaction (`consumers.followups`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from consumers.message import Event
 
 BUSY_TIMEOUT_S = float(dburl.SQLITE_BUSY_TIMEOUT_S)
+# The PostgreSQL advisory lock that schema creators take (any fixed number; this one spells
+# "pipeline" in ASCII).
+_SCHEMA_LOCK_KEY = 0x706970656C696E65
 
 
 class NotHandling(PipelineError):
@@ -163,6 +166,16 @@ class Database:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def create_schema(self, statements: Sequence[str]) -> None:
+        """Run `CREATE ... IF NOT EXISTS` statements in one transaction. On PostgreSQL two
+        processes starting at once would both find a table missing and one fail on the
+        catalog's unique index, so creators take a lock first and go one after the other."""
+        with self.transaction() as tx:
+            if self.dialect != "sqlite":
+                tx.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            for statement in statements:
+                tx.execute(statement)
 
     def fetchall(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         """A read outside any transaction."""

@@ -111,9 +111,7 @@ def run_handler(handler, events: Iterable[Mapping[str, Any]], *,
 
 def create_sqlite_outbox(database: Database) -> None:
     """The outbox tables in a SQLite test database (a real project runs `migrate`)."""
-    with database.transaction() as tx:
-        for statement in _SQLITE_OUTBOX_DDL:
-            tx.execute(statement)
+    database.create_schema(_SQLITE_OUTBOX_DDL)
 
 
 def _apply(handler, event: Event, database: Database, inbox: Inbox, run: HandlerRun) -> None:

@@ -35,8 +35,7 @@ class Inbox:
     def create(self) -> None:
         # SQLite: the primary key is the table (no separate rowid b-tree to maintain).
         ddl = _CREATE + (" WITHOUT ROWID" if self.database.dialect == "sqlite" else "")
-        with self.database.transaction() as tx:
-            tx.execute(ddl)
+        self.database.create_schema([ddl])
 
     def claim(self, tx: Transaction, event_id: str, event_type: str, now_ms: int) -> bool:
         """Record the event inside `tx`; False if this group already applied it."""

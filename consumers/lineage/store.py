@@ -98,11 +98,7 @@ def create(database: Database) -> None:
     """Create the tables and indexes if missing (idempotent)."""
     # SQLite: the primary key is the table (no separate rowid b-tree to maintain).
     suffix = " WITHOUT ROWID" if database.dialect == "sqlite" else ""
-    with database.transaction() as tx:
-        for ddl in _CREATE:
-            tx.execute(ddl + suffix)
-        for ddl in _INDEXES:
-            tx.execute(ddl)
+    database.create_schema([ddl + suffix for ddl in _CREATE] + list(_INDEXES))
 
 
 def exists(database: Database, table: str = EVENTS) -> bool:

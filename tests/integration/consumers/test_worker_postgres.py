@@ -45,3 +45,50 @@ def test_search_index_on_postgres_applies_each_event_once(
     assert len(hits) == 300
     assert db.fetchall("SELECT count(*) FROM search_index")[0][0] >= 300
     db.close()
+
+
+
+def _create_at_once(url: str, makers) -> list[BaseException]:
+    """Each maker on its own connection and thread, released together; the errors raised."""
+    import threading
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(makers))
+
+    def create(make):
+        database = Database(url)
+        try:
+            database.connect()
+            start.wait(10)
+            make(database)
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=create, args=(m,)) for m in makers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors
+
+
+def test_processes_starting_at_once_create_the_tables_once(postgres_url):
+    """Workers (and the lineage indexer's two groups) start side by side against one empty
+    database: each creates its tables if missing, and none fails on the other's creation."""
+    from consumers.lineage import store
+
+    base = postgres_url.rpartition("/")[0]
+    admin = Database(postgres_url)
+    admin.connect()
+    try:
+        for round_ in range(3):
+            admin._conn.execute(f"CREATE DATABASE schema_race_{round_}")
+            url = f"{base}/schema_race_{round_}"
+            makers = [store.create, store.create, lambda db: Inbox(db, "a").create(),
+                      lambda db: Inbox(db, "b").create()]
+            assert _create_at_once(url, makers) == []
+            assert store.exists(Database(url))
+    finally:
+        admin.close()
