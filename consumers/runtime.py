@@ -185,8 +185,8 @@ class Worker:
             while not self.stop_event.is_set():
                 if self.stop_at is not None and self._bounded_run_done():
                     break
-                self._resume_due()
                 try:
+                    self._resume_due()
                     messages = self._next_batch()
                     if self._client_failure is not None:
                         raise _ConsumerFailed(self._client_failure)
@@ -509,9 +509,17 @@ class Worker:
     def _store(self, next_offsets: dict[tuple[str, int], int]) -> None:
         if not next_offsets:
             return
-        self._consumer.store_offsets(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
-        )
+        try:
+            self._consumer.store_offsets(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
+            )
+        except KafkaException as exc:
+            # Fenced between poll and here: the effects are done and in the inbox, so the
+            # redelivery that follows the consumer's replacement skips them.
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError) and _is_fatal(error):
+                raise _ConsumerFailed(error) from exc
+            raise
         self.result.positions.update(next_offsets)
 
     def _commit(self) -> None:
