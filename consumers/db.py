@@ -9,6 +9,7 @@ project's outbox in the same transaction (`consumers.followups`).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,6 +124,21 @@ class Transaction:
         self._cursor.execute(f"RELEASE SAVEPOINT {name}")
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a new file to WAL. Two connections switching at once (e.g. two workers of one
+    process opening a fresh file) get "database is locked" at once, without the busy
+    timeout's wait, so wait here."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Database:
     """One connection, used by one worker thread."""
 
@@ -146,7 +162,7 @@ class Database:
             # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE, so the
             # write lock is taken up front instead of failing on upgrade.
             conn = sqlite3.connect(self._target, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
         else:
             import psycopg
