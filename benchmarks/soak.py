@@ -117,12 +117,16 @@ def _database(postgres: bool):
         return
     from producer_django.testing import TemporaryPostgres
 
+    before = os.environ.get("DATABASE_URL")
     with TemporaryPostgres() as pg:
         os.environ["DATABASE_URL"] = pg.create_database("soak")
         try:
             yield
         finally:
-            del os.environ["DATABASE_URL"]
+            if before is None:
+                os.environ.pop("DATABASE_URL", None)
+            else:
+                os.environ["DATABASE_URL"] = before
 
 
 def _soak(stack, args) -> int:

@@ -375,11 +375,12 @@ class Stack:
         if not missing and area in recorded:
             return ports
         default_stack = self.ports == Ports()
+        taken = self._recorded_ports(recorded) | set(ports.values())
         for name in missing:
             ports[name] = (adopt or {}).get(name) or free_port(
-                wanted[name] if default_stack else None,
-                avoid=self._recorded_ports(recorded) | set(ports.values()),
+                wanted[name] if default_stack else None, avoid=taken
             )
+            taken.add(ports[name])
         if self._lock.holding:
             self._write_state(area_ports={**recorded, area: ports})
             # Kept for readers of the older per-area file.
