@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -38,6 +37,7 @@ from consumers.shop.testing import notification, search_upsert
 from consumers.testing import message_ids, wait_until
 from deploy.bootstrap import apply_catalog
 from deploy.runtime import process
+from deploy.runtime.ports import free_port
 from deploy.runtime.process import ProcessSpec
 from deploy.stack import INFRASTRUCTURE, Ports, Stack
 from schemas import registry
@@ -81,12 +81,6 @@ class TimedWorker(Worker):
         if sum(self.result.counts.values()) >= self.records and self.finished is None:
             self.finished = time.perf_counter()
             self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _create_topic(settings, name: str) -> None:
@@ -180,7 +174,7 @@ def postgres_throughput(settings, client, records: int, rounds: int, workdir: Pa
 def latency(settings, client, stack_home: Path, rate: float, seconds: float) -> None:
     topic = f"bench.notify.{uuid.uuid4().hex[:8]}"
     _create_topic(settings, topic)
-    smtp_port, metrics_port = _free_port(), _free_port()
+    smtp_port, metrics_port = free_port(), free_port()
     maildir = stack_home / "bench-Maildir"
     smtp = process.spawn(ProcessSpec(
         argv=[sys.executable, "-m", "consumers.smtp_server", "--port", str(smtp_port),
@@ -257,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-worker-") as home:
         stack = Stack(home=Path(home), ports=Ports(
-            kafka=_free_port(), kafka_controller=_free_port(), registry=_free_port()))
+            kafka=free_port(), kafka_controller=free_port(), registry=free_port()))
         stack.up(only=INFRASTRUCTURE)
         try:
             apply_catalog(stack.settings)

@@ -24,7 +24,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from consumers.replay.offsets import committed_offsets
 from consumers.replay.ranges import BEGINNING, END, Bound, parse_bound, resolve
 from consumers.replay.reader import make_consumer
 from consumers.replay.session import Replay
+from deploy.runtime.ports import free_port
 from schemas import catalog, project
 from schemas.config import ConnectionSettings
 
@@ -151,7 +151,7 @@ def rebuild(
         )
     workdir = Path(tempfile.mkdtemp(prefix=f"rebuild-{name}-"))
     log = workdir / "faust.log"
-    port = _free_port()
+    port = free_port()
     proc = _spawn(settings, spec, app_id, into, port, workdir, log)
     try:
         deadline = time.monotonic() + timeout_s
@@ -357,12 +357,6 @@ def _create_like(admin, settings, name: str, like: str) -> None:
         admin.create_topics([topic])[name].result(timeout=30)
     except KafkaException as exc:
         raise ReplayError(f"could not create rebuild topic {name!r}: {exc}") from exc
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _spawn(settings, spec, app_id: str, into: str, port: int, workdir: Path,

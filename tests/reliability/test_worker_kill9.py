@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -16,17 +15,12 @@ from pathlib import Path
 from consumers.shop.testing import notification
 from consumers.testing import message_ids, publish, wait_until
 from deploy.runtime import process
+from deploy.runtime.ports import free_port
 from deploy.runtime.process import ProcessSpec
 from schemas.serde import EventSerializer
 
 EVENTS = 3000
 KILLS = 5
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _mail_files(maildir: Path) -> int:
@@ -39,7 +33,7 @@ def test_kill9_loses_no_mail_and_duplicates_at_most_one_per_kill(
     topic = make_topic("notify-kill9", partitions=3)
     group = f"notify-kill9-{unique}"
     maildir = tmp_path / "Maildir"
-    smtp_port = _free_port()
+    smtp_port = free_port()
     smtp = process.spawn(ProcessSpec(
         argv=[sys.executable, "-m", "consumers.smtp_server", "--port", str(smtp_port),
               "--maildir", str(maildir)],

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -17,16 +16,11 @@ from consumers.inbox import Inbox
 from consumers.shop.testing import notification
 from consumers.testing import publish, wait_until
 from deploy.runtime import process
+from deploy.runtime.ports import free_port
 from deploy.runtime.process import ProcessSpec
 from schemas.serde import EventSerializer
 
 EVENTS = 1500
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _mails(maildir: Path) -> int:
@@ -53,7 +47,7 @@ def test_sigterm_mid_batch_commits_and_nothing_is_redelivered(
     topic = make_topic("notify-term")
     group = f"notify-term-{unique}"
     maildir = tmp_path / "Maildir"
-    smtp_port = _free_port()
+    smtp_port = free_port()
     home = tmp_path / "home"
     smtp = process.spawn(ProcessSpec(
         argv=[sys.executable, "-m", "consumers.smtp_server", "--port", str(smtp_port),

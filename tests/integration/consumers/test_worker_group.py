@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from consumers.db import Database
@@ -12,13 +10,8 @@ from consumers.options import WorkerOptions
 from consumers.shop.testing import search_upsert
 from consumers.testing import WorkerThread, publish, wait_until
 from deploy.cli import main as pipeline
+from deploy.runtime.ports import free_port
 from schemas.serde import EventSerializer
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_second_worker_takes_partitions_without_redelivery(
@@ -56,7 +49,7 @@ def test_a_second_worker_takes_partitions_without_redelivery(
 
 @pytest.mark.parametrize("broken", ["broker", "registry"])
 def test_an_unreachable_service_is_named(broken, settings, tmp_path, monkeypatch, capsys):
-    port = _closed_port()
+    port = free_port()  # nothing listens there
     bad = f"127.0.0.1:{port}"
     monkeypatch.setenv("PIPELINE_HOME", str(tmp_path))
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -18,15 +17,10 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from conftest import make_event
 
 from deploy.cli import main
+from deploy.runtime.ports import free_port
 from schemas import catalog
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _source_events(prefix: str) -> list[tuple[str, dict]]:
@@ -68,7 +62,7 @@ def live_inventory_app(settings, unique, tmp_path):
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
         "STREAMS_APP_ID": app_id,
-        "STREAMS_WEB_PORT": str(_free_port()),
+        "STREAMS_WEB_PORT": str(free_port()),
         "STREAMS_DATA_DIR": str(tmp_path / "live-data"),
         "STREAMS_STORE": "memory",
         **{f"STREAMS_{k}_TOPIC": v for k, v in outputs.items()},

@@ -6,7 +6,6 @@ Real broker, registry, SQLite database, the notifications worker and the local S
 from __future__ import annotations
 
 import mailbox
-import socket
 
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions
@@ -20,14 +19,9 @@ from consumers.replay.reprocess import reprocess
 from consumers.runtime import run_worker
 from consumers.smtp_server import MaildirServer
 from deploy.cli import main
+from deploy.runtime.ports import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _notification(i: int) -> dict:
@@ -61,7 +55,7 @@ def test_reprocessing_into_a_fresh_group_sends_no_mail_twice(
 ):
     topic = make_topic("replay-notify", partitions=3)
     url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
-    port = _free_port()
+    port = free_port()
     options = WorkerOptions(retry_delays_s=())
     live = f"live-{unique}"
     first = [_notification(i) for i in range(12)]

@@ -3,8 +3,6 @@ to a real SMTP server on loopback (no broker)."""
 
 from __future__ import annotations
 
-import socket
-
 from django.test import override_settings
 
 from consumers import django_setup
@@ -13,13 +11,8 @@ from consumers.shop.notifications import NotificationSender
 from consumers.shop.testing import notification
 from consumers.smtp_server import MaildirServer
 from consumers.testing import message_ids, run_handler
+from deploy.runtime.ports import free_port
 from schemas import project as projects
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_declared_options_reach_the_handler(tmp_path):
@@ -33,7 +26,7 @@ def test_declared_options_reach_the_handler(tmp_path):
 
 def test_mail_goes_through_the_django_email_settings(tmp_path):
     django_setup.use_project_settings(projects.current())
-    port = _free_port()
+    port = free_port()
     event = {"event_type": "NotificationRequested", **notification(7, "welcome")}
     with MaildirServer(tmp_path / "Maildir", port=port), \
             override_settings(EMAIL_HOST="127.0.0.1", EMAIL_PORT=port):
