@@ -13,8 +13,9 @@ outbox of `--events` StockAdjusted rows over `--aggregates` skus, side by side i
               pre-serialized bytes, keys and headers, then flush
 
 Then four writers commit 500 events/s together for 10 s while `manage.py relay_outbox` runs
-as its own process; latency = published_at - created_at of each row (created just before its commit,
-published right after its delivery report). Prints p50 and p99.
+as its own process; latency = published_at - created_at of each row (created just before its
+commit, published right after its delivery report). Prints p50, p99 and the rate the rows were
+committed at (first to last created_at). Target on PostgreSQL: 500/s held, p99 <= 100 ms.
 """
 
 from __future__ import annotations
@@ -24,11 +25,20 @@ import json
 import subprocess
 import sys
 
-from benchmarks.common import ChildFailed, report, run_shop_child, running_stack, side_by_side
+from benchmarks.common import (
+    ChildFailed,
+    percentile,
+    report,
+    report_figure,
+    run_shop_child,
+    running_stack,
+    side_by_side,
+)
 
 TARGET_DB_ONLY = 0.7
 TARGET_RAW = 0.15
 RATE = 500  # events/s for the latency run
+TARGET_P99_MS = 100  # on PostgreSQL
 WRITERS = 4
 WRITES = 5000
 
@@ -55,9 +65,15 @@ def main(argv: list[str] | None = None) -> int:
                 ok &= report(f"relay vs db-only drain ({db})", *r["db_only"], TARGET_DB_ONLY)
                 ok &= report(f"relay vs raw producer ({db})", *r["raw"], TARGET_RAW)
                 lat = r["latency"]
-                print(f"{'commit -> ack latency at 500/s (' + db + ')':<44} "
-                      f"p50 {lat['p50_ms']:.0f} ms  p99 {lat['p99_ms']:.0f} ms  "
-                      f"({lat['events']} events, {lat['rate']:.0f}/s achieved)")
+                measured = (f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms "
+                            f"({lat['events']} events committed at {lat['rate']:.0f}/s)")
+                if db == "postgres":
+                    held = lat["rate"] >= RATE * 0.95 and lat["p99_ms"] <= TARGET_P99_MS
+                    ok &= report_figure(f"commit -> ack latency at {RATE}/s ({db})", measured,
+                                        f"{RATE}/s held, p99 ≤ {TARGET_P99_MS} ms", held)
+                else:
+                    report_figure(f"commit -> ack latency at {RATE}/s ({db})", measured,
+                                  "reported", True)
     return 0 if ok else 1
 
 
@@ -150,7 +166,6 @@ def _latency(connection) -> dict:
         subprocess.run(manage_argv("shop_workload", "--prefix", "L", "--skus", "200",
                                    "--events", "0", "--setup"), check=True,
                        stdout=subprocess.DEVNULL)
-        started = time.perf_counter()
         # Four writers at 125/s each: one process cannot commit 500/s on a busy machine.
         writers = [
             subprocess.Popen(manage_argv("shop_workload", "--prefix", "L", "--skus", "200",
@@ -161,7 +176,6 @@ def _latency(connection) -> dict:
         ]
         if any(w.wait(300) != 0 for w in writers):
             raise RuntimeError("a latency writer failed")
-        elapsed = time.perf_counter() - started
         deadline = time.monotonic() + 120
         while OutboxEvent.objects.filter(published_at__isnull=True).exists():
             if time.monotonic() > deadline:
@@ -170,13 +184,15 @@ def _latency(connection) -> dict:
     finally:
         relay.terminate()
         relay.wait(60)
-    lat = sorted(
-        (p - c).total_seconds() * 1000
-        for c, p in OutboxEvent.objects.filter(event_type="StockAdjusted")
-        .values_list("created_at", "published_at")
-    )
-    return {"events": len(lat), "rate": len(lat) / elapsed,
-            "p50_ms": lat[len(lat) // 2], "p99_ms": lat[int(len(lat) * 0.99)]}
+    rows = list(OutboxEvent.objects.filter(event_type="StockAdjusted")
+                .values_list("created_at", "published_at"))
+    lat = sorted((p - c).total_seconds() * 1000 for c, p in rows)
+    # The rate the writers committed at, from the rows themselves: the writers' own start-up
+    # (Django, in four processes) is not part of it.
+    created = sorted(c for c, _ in rows)
+    span = (created[-1] - created[0]).total_seconds()
+    return {"events": len(lat), "rate": (len(lat) - 1) / span,
+            "p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99)}
 
 
 def _epoch():

@@ -30,6 +30,7 @@ from consumers.options import WorkerOptions
 from schemas import catalog
 from schemas import project as projects
 from schemas.errors import ConfigError
+from schemas.ids import new_event_id
 from schemas.serde import EventSerializer, event_headers
 
 # What `migrate` creates for `producer_django.events` on SQLite (its migration 0001, without
@@ -163,7 +164,7 @@ def _event(given: dict[str, Any], offset: int) -> Event:
 
 def _metadata(key: Any) -> dict[str, Any]:
     return {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "occurred_at": datetime.now(UTC),
         "aggregate_id": str(key if key is not None else "test"),
         "aggregate_version": 1,

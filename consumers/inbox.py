@@ -58,7 +58,8 @@ class Inbox:
         """Record (event_id, event_type, now_ms) rows inside `tx`; returns how many were new."""
         if not claims:
             return 0
-        return tx.executemany(_INSERT, [(self.group, *c) for c in claims])
+        # In key order: the inserts then walk the primary-key b-tree once, left to right.
+        return tx.executemany(_INSERT, [(self.group, *c) for c in sorted(claims)])
 
     def seen(self, event_id: str) -> bool:
         rows = self.database.fetchall(

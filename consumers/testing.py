@@ -23,6 +23,7 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from consumers.handler_run import Failure, HandlerRun, create_sqlite_outbox, run_handler
+from schemas.ids import new_event_id
 from schemas.kafka_io import produce_blocking
 from schemas.serde import EventSerializer, event_headers
 
@@ -34,7 +35,7 @@ __all__ = [
 
 def metadata(aggregate_id: str, version: int = 1, **extra) -> dict:
     return {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "occurred_at": datetime.now(UTC),
         "aggregate_id": aggregate_id,
         "aggregate_version": version,

@@ -16,7 +16,6 @@ anything is written: the limit is the topic's `max.message.bytes` from the topic
 
 from __future__ import annotations
 
-import json
 import secrets
 import tomllib
 import uuid
@@ -26,6 +25,8 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from schemas import catalog
 from schemas import project as projects
@@ -75,9 +76,10 @@ RECORD_OVERHEAD_BYTES = 128
 # Avro against the sparsest JSON is a double in an array of unions ("[0.0]", 5 characters, is
 # 1 + 1 + 8 + 1 bytes); the aggregate version is stamped after the JSON is written (up to 10
 # bytes more). Below this bound no event needs encoding to know it fits.
-_AVRO_PER_JSON_CHAR = 3
+_AVRO_PER_JSON_BYTE = 3
 _AVRO_SLACK_BYTES = 32
 _WIRE_HEADER_BYTES = 5
+_REFUSE_NON_JSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class OutboxMissing(ConfigError):
@@ -166,8 +168,9 @@ def insert(cursor, dialect: str, row: OutboxRow, now, *, paramstyle: str = "form
     aggregate version. `now` is the time for created_at/available_at as the driver takes it
     (`time_param`, or Django's `connection.ops.adapt_datetimefield_value`).
     EventTooLarge (before any write) when Kafka would refuse the event as too large."""
-    payload = json.dumps(row.record)
+    payload = _json(row.record)
     check_size(row, payload)
+    payload = payload.decode()
     head = [_uuid_param(dialect, row.event_id), row.event_type, row.topic, row.key,
             row.aggregate_type, row.aggregate_id]
     if dialect == "postgresql":
@@ -182,12 +185,12 @@ def insert(cursor, dialect: str, row: OutboxRow, now, *, paramstyle: str = "form
     row.record["aggregate_version"] = int(cursor.fetchone()[0])
     cursor.execute(
         _sql(_INSERT_SQL, paramstyle),
-        [*head, row.aggregate_version, json.dumps(row.record), row.traceparent, now, now],
+        [*head, row.aggregate_version, _json(row.record).decode(), row.traceparent, now, now],
     )
     row.id = cursor.fetchone()[0]
 
 
-def check_size(row: OutboxRow, payload_json: str | None = None) -> None:
+def check_size(row: OutboxRow, payload_json: bytes | None = None) -> None:
     """EventTooLarge unless the record of `row` fits its topic's max.message.bytes.
 
     Encodes only an event whose JSON is large enough that the bound above cannot vouch for it.
@@ -196,8 +199,8 @@ def check_size(row: OutboxRow, payload_json: str | None = None) -> None:
     framing = (RECORD_OVERHEAD_BYTES + _WIRE_HEADER_BYTES + len(row.key.encode())
                + headers_size(row.event_type, row.record, row.traceparent))
     if payload_json is None:
-        payload_json = json.dumps(row.record)
-    if framing + _AVRO_PER_JSON_CHAR * len(payload_json) + _AVRO_SLACK_BYTES <= limit:
+        payload_json = _json(row.record)
+    if framing + _AVRO_PER_JSON_BYTE * len(payload_json) + _AVRO_SLACK_BYTES <= limit:
         return
     # The largest version varint, so a later version cannot push a fitting event over.
     body = encoded_body_size(row.event_type, {**row.record, "aggregate_version": 2**62})
@@ -309,6 +312,13 @@ def _trace_of(correlation_id: str) -> str:
 def _uuid_param(dialect: str, value: str):
     # Django stores UUIDs as 32 hex chars on SQLite and as uuid on PostgreSQL.
     return uuid.UUID(value) if dialect == "postgresql" else uuid.UUID(value).hex
+
+
+def _json(record: Mapping[str, Any]) -> bytes:
+    # orjson: the JSON of json.dumps, without its spaces and in UTF-8 rather than \u escapes,
+    # in a tenth of the time. Like json.dumps it refuses datetimes and dataclasses: stored as
+    # text, they would fail only later, in the relay's encoder.
+    return orjson.dumps(record, option=_REFUSE_NON_JSON)
 
 
 def _sql(sql: str, paramstyle: str) -> str:

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from schemas import catalog
+from schemas.ids import new_event_id
 
 # A schema folder may hold `examples.json`: {event name: payload} of hand-written examples;
 # events without one get a payload synthesised from their schema.
@@ -31,7 +32,7 @@ def sample_event(event_type: str, **overrides) -> dict:
     )
     payload.update({k: v for k, v in overrides.items() if k in payload})
     event = {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "occurred_at": _now_ms(),
         "aggregate_id": str(payload.get(spec.key_field, "agg-1")),
         "aggregate_version": 1,

@@ -10,7 +10,8 @@ from django.utils import timezone
 class _EventColumns(models.Model):
     """What an outbox row says of its event: shared by the outbox and its dead letters."""
 
-    # Not indexed: ids are uuid4, and each index costs every publish and every mark.
+    # Not indexed: unique by construction (schemas.ids), and each index costs every publish
+    # and every mark.
     event_id = models.UUIDField(editable=False)
     event_type = models.CharField(max_length=100)
     topic = models.CharField(max_length=249)

@@ -14,6 +14,7 @@ from producer_django.events import context
 from producer_django.events.conf import pipeline_settings
 from producer_django.events.models import OutboxEvent
 from schemas import outbox
+from schemas.ids import new_event_id
 from schemas.serde import EventSerializer
 
 
@@ -49,28 +50,26 @@ def publish(
     correlation = correlation_id or context.correlation_id() or str(uuid.uuid4())
     now = datetime.now(UTC)
     row = outbox.new_row(
-        event_type, data, event_id=str(uuid.uuid4()), occurred_at=occurred_at or now,
+        event_type, data, event_id=new_event_id(), occurred_at=occurred_at or now,
         correlation_id=correlation, causation_id=causation_id,
         producer=conf["PRODUCER_NAME"], aggregate_id=aggregate_id,
         aggregate_type=aggregate_type, trace_id=context.trace_id(correlation),
     )
     _validator().validate(event_type, row.record)
     connection = connections[alias]
-    # Plain SQL rather than Model.save(): this runs in every request that writes.
-    with transaction.atomic(using=alias, savepoint=False), connection.cursor() as cursor:
-        outbox.insert(cursor, connection.vendor, row,
-                      connection.ops.adapt_datetimefield_value(now))
-    return OutboxEvent(
-        id=row.id,
-        event_id=row.event_id,
-        event_type=event_type,
-        topic=row.topic,
-        key=row.key,
-        aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id,
-        aggregate_version=row.aggregate_version,
-        payload=row.record,
-        traceparent=row.traceparent,
-        created_at=now,
-        available_at=now,
-    )
+    adapted_now = connection.ops.adapt_datetimefield_value(now)
+    # Plain SQL rather than Model.save(): this runs in every request that writes. Inside the
+    # caller's transaction (the usual case) no atomic block of our own is needed.
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            outbox.insert(cursor, connection.vendor, row, adapted_now)
+    else:
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
+            outbox.insert(cursor, connection.vendor, row, adapted_now)
+    # Positional values in field order: Django's cheap way to build an instance (the keyword
+    # form cost a fifth of publish in cProfile).
+    return OutboxEvent.from_db(alias, None, [
+        row.id, row.event_id, event_type, row.topic, row.key, row.aggregate_type,
+        row.aggregate_id, row.aggregate_version, row.record, row.traceparent, now, now,
+        None, 0, "",
+    ])

@@ -22,6 +22,7 @@ from producer_django.tasks.errors import UndeclaredQueue
 from producer_django.tasks.request import TaskRequest
 from schemas import outbox
 from schemas import project as projects
+from schemas.ids import new_event_id
 from schemas.serde import EventSerializer
 
 _validator = None
@@ -37,7 +38,7 @@ def enqueue(request: TaskRequest, *, event_id: str | None = None,
     now = datetime.now(UTC)
     correlation = correlation_id or context.correlation_id() or str(uuid.uuid4())
     row = outbox.new_row(
-        projects.TASK_EVENT, request.payload(), event_id=event_id or str(uuid.uuid4()),
+        projects.TASK_EVENT, request.payload(), event_id=event_id or new_event_id(),
         occurred_at=now, correlation_id=correlation, causation_id=causation_id,
         producer=producer or pipeline_settings()["PRODUCER_NAME"],
         aggregate_id=request.root_id or request.task_id,

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from schemas.ids import new_event_id
 from streams.testing import WorkerProcess, create_topics, free_port
 
 
@@ -40,7 +41,7 @@ class Workload:
         self._versions[aggregate_id] += 1
         record = {
             # Random, not seeded: two runs of the same workload must not share event ids.
-            "event_id": str(uuid.uuid4()),
+            "event_id": new_event_id(),
             "occurred_at": at or datetime.now(UTC),
             "aggregate_id": aggregate_id,
             "aggregate_version": self._versions[aggregate_id],
