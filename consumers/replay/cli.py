@@ -60,6 +60,13 @@ def add_commands(subparsers) -> None:
     replay.add_argument(
         "--unmask", action="store_true", help="export fields marked as personal data in clear"
     )
+    replay.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="jsonl without --limit: read partition groups in up to N processes (default: "
+        "one per core, for ranges of 200,000 records or more per process; 1: one process)",
+    )
     bar = replay.add_mutually_exclusive_group()
     bar.add_argument(
         "--progress",
@@ -175,6 +182,7 @@ def cmd_replay(args) -> int:
         "--out": args.out,
         "--raw": args.raw,
         "--unmask": args.unmask,
+        "--processes": args.processes,
     }
     reprocess_only = {
         "--worker": args.worker,
@@ -193,6 +201,8 @@ def cmd_replay(args) -> int:
     given = [flag for flag, value in reprocess_only.items() if value]
     if given:
         raise ReplayError(f"{', '.join(given)}: only used with --into-group GROUP")
+    if args.processes is not None and args.processes < 1:
+        raise ReplayError(f"--processes {args.processes}: give 1 or more")
     fmt = choose_format(args.format, args.out)
     replay = Replay(
         settings,
@@ -206,7 +216,7 @@ def cmd_replay(args) -> int:
         unmask=args.unmask,
     )
     try:
-        result = export(replay, fmt, args.out, progress=args.progress)
+        result = export(replay, fmt, args.out, progress=args.progress, processes=args.processes)
     finally:
         replay.close()
     if result.broken_pipe:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from consumers.replay import parallel
 from consumers.replay.errors import ReplayError
 from consumers.replay.progress import ReplayProgress
 from consumers.replay.session import Replay
@@ -51,9 +52,14 @@ def choose_format(fmt: str | None, out: str | None) -> str:
 
 
 def export(
-    replay: Replay, fmt: str, out: str | None, *, progress: bool | None = None, err=None
+    replay: Replay, fmt: str, out: str | None, *, progress: bool | None = None, err=None,
+    processes: int | None = 1,
 ) -> ExportResult:
-    """Write every matching record of `replay` to `out` (a path, or stdout for None/"-")."""
+    """Write every matching record of `replay` to `out` (a path, or stdout for None/"-").
+
+    A jsonl export may read its partitions in several processes (`consumers.replay.parallel`):
+    `processes` caps how many; None picks by cores and range size. Those processes are forked,
+    so only a single-threaded program (the CLI) should ask for more than 1."""
     err = err or sys.stderr
     to_stdout = out in (None, "-")
     if to_stdout and fmt in ("avro", "parquet") and sys.stdout.isatty():
@@ -66,6 +72,9 @@ def export(
     written = 0
     broken_pipe = False
     try:
+        several = parallel.processes_for(replay, fmt, processes)
+        if several > 1:
+            return _export_parallel(replay, sink, several, progress, started)
         writer = open_writer(fmt, sink, raw=replay.raw, schemas=schemas)
         with ReplayProgress(topic_range.topic, topic_range.size, enabled=progress) as bar:
             replay.on_progress = bar.update
@@ -89,3 +98,16 @@ def export(
     return ExportResult(
         written, stats.read, stats.undecodable, time.monotonic() - started, broken_pipe
     )
+
+
+def _export_parallel(replay: Replay, sink, processes: int, progress, started) -> ExportResult:
+    topic_range = replay.range
+    replay.close()  # the children read; this process only writes what they send
+    with ReplayProgress(topic_range.topic, topic_range.size, enabled=progress) as bar:
+        try:
+            done = parallel.export_jsonl(replay, sink, processes, on_progress=bar.update)
+        except BrokenPipeError:
+            return ExportResult(0, 0, 0, time.monotonic() - started, broken_pipe=True)
+        bar.update(topic_range.size)
+    sink.flush()
+    return ExportResult(done.written, done.read, done.undecodable, time.monotonic() - started)

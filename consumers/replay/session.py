@@ -90,6 +90,7 @@ class Replay:
         batch_size: int = DEFAULT_BATCH,
         idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
         allow_empty: bool = False,
+        fixed_range: TopicRange | None = None,
     ):
         if limit is not None and limit < 1:
             raise ReplayError(f"--limit {limit}: give a positive number of records")
@@ -98,6 +99,7 @@ class Replay:
         self.start = parse_bound(start, "beginning")
         self.end = parse_bound(end, "end")
         self.partitions = partitions
+        self.where = where
         self.clauses = filters.parse(where)
         self.limit = limit
         self.raw = raw
@@ -109,6 +111,8 @@ class Replay:
         self.allow_empty = allow_empty
         self.stats = Stats()
         self.range: TopicRange | None = None
+        # A range resolved and checked by another Replay (the parent of a parallel read).
+        self._fixed_range = fixed_range
         self._registry = registry
         self._consumer = None
         self._schemas: list[dict] | None = None
@@ -121,6 +125,10 @@ class Replay:
         if self.range is not None:
             return self.range
         self._consumer = make_consumer(self.settings)
+        if self._fixed_range is not None:
+            self.range = self._fixed_range
+            self.stats.in_range = self.range.size
+            return self.range
         try:
             self.range = resolve(
                 self._consumer,
