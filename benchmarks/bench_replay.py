@@ -10,8 +10,10 @@ it already holds them). Then, interleaved, end to end as a user runs them, outpu
                                                             PII masking, NDJSON)
     raw       pipeline replay TOPIC --raw --no-progress    (no decoding, NDJSON with base64)
 
-Targets: decoded >= 0.5 of kcat's rate, raw >= 0.9. kcat is a benchmark-only dependency
-(`apt-get install kcat`).
+Targets: decoded >= 0.5 of kcat's rate, raw >= 0.9. Both run with the default processes (a
+process per partition group, up to one per core); the same reads with `--processes 1` follow,
+then one round of each file export (csv, avro, parquet; skip them with --no-exports) against
+kcat. kcat is a benchmark-only dependency (`apt-get install kcat`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -35,6 +38,7 @@ from schemas.serde import EventSerializer, event_headers
 TOPIC = "bench.replay.stock"
 PARTITIONS = 3
 DISTINCT = 1000
+EXPORT_FORMATS = ("csv", "avro", "parquet")
 
 
 def stock_event(i: int) -> dict:
@@ -121,7 +125,7 @@ def timed_command(argv: list[str], env: dict, events: int):
     return run
 
 
-def run(events: int, rounds: int) -> bool:
+def run(events: int, rounds: int, export_formats=EXPORT_FORMATS) -> bool:
     kcat = shutil.which("kcat")
     if kcat is None:
         raise SystemExit("kcat is needed for this benchmark: apt-get install -y kcat")
@@ -157,6 +161,17 @@ def run(events: int, rounds: int) -> bool:
         ok = report(f"replay decoded NDJSON vs kcat ({events:,})", ours, base, 0.5)
         ours, base = side_by_side(raw, baseline, rounds)
         ok &= report(f"replay --raw NDJSON vs kcat ({events:,})", ours, base, 0.9)
+        # What the partition-group processes add: the same reads in one process.
+        one = [*replay, "--processes", "1"]
+        ours, base = side_by_side(timed_command(one, env, events), decoded, rounds)
+        report(f"replay decoded, 1 process vs default ({events:,})", ours, base, None)
+        ours, base = side_by_side(timed_command([*one, "--raw"], env, events), raw, rounds)
+        report(f"replay --raw, 1 process vs default ({events:,})", ours, base, None)
+        with tempfile.TemporaryDirectory(prefix="bench-replay-") as out:
+            for fmt in export_formats:
+                export = timed_command([*replay, "--out", f"{out}/export.{fmt}"], env, events)
+                ours, base = side_by_side(export, baseline, 1)
+                report(f"replay export {fmt} vs kcat ({events:,})", ours, base, None)
         return ok
 
 
@@ -164,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-exports", action="store_true",
+                        help="skip the csv, avro and parquet figures (one round each)")
     args = parser.parse_args(argv)
-    return 0 if run(args.events, args.rounds) else 1
+    formats = () if args.no_exports else EXPORT_FORMATS
+    return 0 if run(args.events, args.rounds, formats) else 1
 
 
 if __name__ == "__main__":

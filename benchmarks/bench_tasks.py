@@ -23,7 +23,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from benchmarks.common import report, running_stack
+from benchmarks.common import report, report_figure, running_stack
 from consumers.testing import wait_until
 from deploy.runtime import process
 from deploy.runtime.process import ProcessSpec
@@ -215,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     rates = figures["rates"]
     ok = report(".delay() + no-op task vs publish() + worker", rates["tasks"], rates["events"],
                 TARGET)
-    print(f"commit -> task start at {args.rate:g}/s: p50 {figures['p50'] * 1000:.0f} ms, "
-          f"p99 {figures['p99'] * 1000:.0f} ms ({figures['n']} tasks)")
+    report_figure(f"commit -> task start at {args.rate:g}/s",
+                  f"p50 {figures['p50'] * 1000:.0f} ms, p99 {figures['p99'] * 1000:.0f} ms "
+                  f"({figures['n']} tasks)", "reported", True)
     return 0 if ok else 1
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from benchmarks.common import percentile, report
+from benchmarks.common import percentile, report, report_figure
 from consumers.metrics import worker_ready
 from consumers.options import WorkerOptions
 from consumers.runtime import Worker
@@ -213,8 +213,9 @@ def latency(settings, client, stack_home: Path, rate: float, seconds: float) -> 
         process.stop(worker)
         process.stop(smtp)
     p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
-    print(f"produce -> mail in Maildir at {rate:.0f} events/s for {seconds:.0f}s "
-          f"({len(latencies)} mails): p50 {p50:.1f} ms  p99 {p99:.1f} ms")
+    report_figure(f"worker produce -> mail at {rate:.0f}/s for {seconds:.0f}s",
+                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(latencies)} mails)", "reported",
+                  True)
 
 
 def _count(maildir: Path) -> int:
