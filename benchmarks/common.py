@@ -118,6 +118,28 @@ def results_page(figures: list[Figure], command: str) -> str:
     )
 
 
+@contextlib.contextmanager
+def stack_database(postgres: bool) -> Iterator[None]:
+    """With `postgres`, a throwaway PostgreSQL server holds the web app's, the relay's and the
+    workers' tables (DATABASE_URL for every component started inside), instead of the home's
+    one SQLite file that all of them write to."""
+    if not postgres:
+        yield
+        return
+    from producer_django.testing import TemporaryPostgres
+
+    before = os.environ.get("DATABASE_URL")
+    with TemporaryPostgres() as pg:
+        os.environ["DATABASE_URL"] = pg.create_database("shop")
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("DATABASE_URL", None)
+            else:
+                os.environ["DATABASE_URL"] = before
+
+
 class ChildFailed(RuntimeError):
     """A benchmark's child process exited non-zero; the message carries its stderr tail."""
 

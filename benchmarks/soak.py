@@ -21,7 +21,6 @@ Not part of `make bench` (a soak is not a ratio, and takes minutes).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 
-from benchmarks.common import percentile, report_figure
+from benchmarks.common import percentile, report_figure, stack_database
 
 P99_BOUND_S = 5.0
 HOLD_SECONDS = 5.0
@@ -91,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     from deploy.stack import Ports, Stack
 
     shape = ClusterShape(brokers=args.brokers, secure=not args.plaintext)
-    with tempfile.TemporaryDirectory(prefix="pipeline-soak-") as home, _database(args.postgres):
+    with (tempfile.TemporaryDirectory(prefix="pipeline-soak-") as home,
+          stack_database(args.postgres)):
         os.environ["PIPELINE_HOME"] = home  # this program's own stack, for every helper
         stack = Stack(home=home, ports=Ports(free_port(), free_port(), free_port()),
                       external=set(), shape=shape)
@@ -105,28 +105,6 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             print("stopping the stack...", flush=True)
             stack.down()
-
-
-@contextlib.contextmanager
-def _database(postgres: bool):
-    """With --postgres, a throwaway PostgreSQL server holds the web app's, the relay's and the
-    workers' tables (DATABASE_URL for every component), instead of the home's one SQLite file
-    that all of them write to."""
-    if not postgres:
-        yield
-        return
-    from producer_django.testing import TemporaryPostgres
-
-    before = os.environ.get("DATABASE_URL")
-    with TemporaryPostgres() as pg:
-        os.environ["DATABASE_URL"] = pg.create_database("soak")
-        try:
-            yield
-        finally:
-            if before is None:
-                os.environ.pop("DATABASE_URL", None)
-            else:
-                os.environ["DATABASE_URL"] = before
 
 
 def _soak(stack, args) -> int:

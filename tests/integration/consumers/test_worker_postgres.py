@@ -92,3 +92,19 @@ def test_processes_starting_at_once_create_the_tables_once(postgres_url):
             assert store.exists(Database(url))
     finally:
         admin.close()
+
+
+def test_a_batch_claim_counts_only_the_new_ids(postgres_url, unique):
+    db = Database(postgres_url)
+    inbox = Inbox(db, f"claims-{unique}")
+    inbox.create()
+    try:
+        with db.transaction() as tx:
+            assert inbox.claim_many(tx, [("b", "T", 2), ("a", "T", 1)]) == 2
+        with db.transaction() as tx:
+            assert inbox.claim_many(tx, [("c", "T", 3), ("a", "T", 4)]) == 1
+        assert inbox.count() == 3
+        with db.transaction() as tx:
+            assert inbox.already_applied(tx, ["a", "b", "c", "d"]) == {"a", "b", "c"}
+    finally:
+        db.close()
