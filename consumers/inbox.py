@@ -8,6 +8,8 @@ id right after the effect is accepted.
 
 from __future__ import annotations
 
+import orjson
+
 from consumers.db import Database, Transaction
 
 TABLE = "consumer_inbox"
@@ -25,13 +27,13 @@ _INSERT = (
     f"INSERT INTO {TABLE} (consumer_group, event_id, event_type, processed_at_ms) "
     "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
 )
-# PostgreSQL: a whole batch in one statement, its columns as arrays. executemany sends one
-# INSERT per row, which made the PostgreSQL inbox the worker's largest cost.
-_INSERT_ARRAYS = (
+# PostgreSQL: a whole batch in one statement, its rows as one JSON array parameter.
+# executemany sends one INSERT per row, which made the PostgreSQL inbox the worker's largest
+# cost; array parameters cost psycopg a quoting check per element (cProfile).
+_INSERT_JSON_ROWS = (
     f"INSERT INTO {TABLE} (consumer_group, event_id, event_type, processed_at_ms) "
-    "SELECT %s, u.event_id, u.event_type, u.processed_at_ms "
-    "FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[]) "
-    "AS u(event_id, event_type, processed_at_ms) ON CONFLICT DO NOTHING"
+    "SELECT %s, r->>0, r->>1, (r->>2)::bigint FROM json_array_elements(%s::json) AS r "
+    "ON CONFLICT DO NOTHING"
 )
 
 
@@ -69,8 +71,7 @@ class Inbox:
         # In key order: the inserts then walk the primary-key b-tree once, left to right.
         claims = sorted(claims)
         if tx.dialect == "postgresql":
-            ids, types, times = zip(*claims, strict=True)
-            return tx.execute(_INSERT_ARRAYS, (self.group, list(ids), list(types), list(times)))
+            return tx.execute(_INSERT_JSON_ROWS, (self.group, orjson.dumps(claims).decode()))
         return tx.executemany(_INSERT, [(self.group, *c) for c in claims])
 
     def seen(self, event_id: str) -> bool:
