@@ -1,8 +1,8 @@
 """`python -m benchmarks` (`make bench`): run every `bench_*` module in turn with its defaults,
 then print one table of every figure with its target and write it to benchmarks/RESULTS.md.
 
-    python -m benchmarks [bench_worker bench_e2e ...]   (only those modules; the table then
-                                                          holds only their figures)
+    python -m benchmarks [bench_worker bench_e2e ...]   (only those modules: their rows of
+                                                          RESULTS.md are replaced, the rest kept)
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(module)
     print("\n" + results_table(FIGURES))
     command = "python -m benchmarks" + "".join(f" {m}" for m in argv)
-    RESULTS.write_text(results_page(FIGURES, command))
+    previous = RESULTS.read_text() if RESULTS.exists() else ""
+    RESULTS.write_text(results_page(FIGURES, command, previous))
     print(f"\nwritten to {RESULTS.name}; below target: " + (", ".join(failed) or "none"))
     return 1 if failed else 0
 

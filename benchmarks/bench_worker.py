@@ -239,7 +239,7 @@ def _delivery_times(maildir: Path, produced_at: dict[str, float]) -> list[float]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_worker")
-    parser.add_argument("--records", type=int, default=30000)
+    parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=20.0, help="events/s for the latency run")
     parser.add_argument("--seconds", type=float, default=15.0)

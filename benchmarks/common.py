@@ -107,15 +107,35 @@ def results_table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def results_page(figures: list[Figure], command: str) -> str:
-    """RESULTS.md: the table with when, where and how it was measured."""
+_RATIOS = "Ratios are ours / baseline, measured side by side in the same run."
+
+
+def results_page(figures: list[Figure], command: str, previous: str = "") -> str:
+    """RESULTS.md: the table with when, where and how it was measured.
+
+    A run of some benchmarks only (`previous` is the page so far) replaces the rows it
+    measured, keeps the others, and adds a line saying when and how it measured its rows."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        "# Benchmark results\n\n"
-        f"Measured {when} on a machine with {os.cpu_count()} cores, by `{command}`. "
-        "Ratios are ours / baseline, measured side by side in the same run.\n\n"
-        f"{results_table(figures)}\n"
-    )
+    run = f"{when} on a machine with {os.cpu_count()} cores, by `{command}`"
+    kept = _rows_of(previous)
+    if command == "python -m benchmarks" or not kept:
+        notes, rows = [f"Measured {run}. {_RATIOS}"], figures
+    else:
+        fresh = {f.name: f for f in figures}
+        notes = [p for p in previous.split("\n\n")[1:] if not p.startswith("|")]
+        notes.append(f"Then measured {run}: the rows it names replace the earlier ones.")
+        rows = [fresh.pop(name, row) for name, row in kept.items()] + list(fresh.values())
+    return "# Benchmark results\n\n" + "\n\n".join(notes) + f"\n\n{results_table(rows)}\n"
+
+
+def _rows_of(page: str) -> dict[str, Figure]:
+    """The figures of a results page's table, by name, in page order."""
+    rows = {}
+    for line in page.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("benchmark", "---"):
+            rows[cells[0]] = Figure(cells[0], cells[1], cells[2], cells[3] == "yes")
+    return rows
 
 
 @contextlib.contextmanager

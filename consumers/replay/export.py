@@ -103,11 +103,15 @@ def export(
 def _export_parallel(replay: Replay, sink, processes: int, progress, started) -> ExportResult:
     topic_range = replay.range
     replay.close()  # the children read; this process only writes what they send
-    with ReplayProgress(topic_range.topic, topic_range.size, enabled=progress) as bar:
-        try:
-            done = parallel.export_jsonl(replay, sink, processes, on_progress=bar.update)
-        except BrokenPipeError:
-            return ExportResult(0, 0, 0, time.monotonic() - started, broken_pipe=True)
-        bar.update(topic_range.size)
+    reading = parallel.ParallelRead(replay, processes)  # forks: before the progress bar's thread
+    try:
+        with ReplayProgress(topic_range.topic, topic_range.size, enabled=progress) as bar:
+            try:
+                done = reading.copy_to(sink, on_progress=bar.update)
+            except BrokenPipeError:
+                return ExportResult(0, 0, 0, time.monotonic() - started, broken_pipe=True)
+            bar.update(topic_range.size)
+    finally:
+        reading.close()
     sink.flush()
     return ExportResult(done.written, done.read, done.undecodable, time.monotonic() - started)

@@ -74,57 +74,75 @@ class ParallelResult:
     undecodable: int = 0
 
 
-def export_jsonl(replay: Replay, sink, processes: int, on_progress=None) -> ParallelResult:
-    """Write every matching record of the (opened) `replay` to `sink` as jsonl, reading its
-    partition groups in `processes` processes. Undecodable records are reported on stderr by
-    the child that met them."""
-    context = multiprocessing.get_context("fork")
-    children = []
-    for group in partition_groups(replay.range.partitions, processes):
-        part = _Part(replay.settings, replace(replay.range, partitions=tuple(group)),
-                     replay.where, replay.raw, replay.unmask)
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(target=_read_group, args=(part, sender), daemon=True)
-        child.start()
-        sender.close()  # the child holds its end: EOF here means the child is gone
-        children.append((child, receiver))
-    result = ParallelResult()
-    read_by: dict = {}
-    open_ends = {receiver: child for child, receiver in children}
-    try:
-        while open_ends:
-            for receiver in wait(list(open_ends)):
-                try:
-                    kind, *payload = receiver.recv()
-                except EOFError:
-                    child = open_ends.pop(receiver)
-                    child.join(5)
-                    raise ReplayError(
-                        f"a replay process reading {replay.topic!r} stopped (exit code "
-                        f"{child.exitcode}) before finishing its partitions; see above"
-                    ) from None
-                if kind == "lines":
-                    count, read, data = payload
-                    sink.write(data)
-                    result.written += count
-                    read_by[receiver] = read
-                    if on_progress is not None:
-                        on_progress(sum(read_by.values()))
-                elif kind == "done":
-                    read, undecodable = payload
-                    read_by[receiver] = read
-                    result.undecodable += undecodable
-                    open_ends.pop(receiver).join(5)
-                else:  # "failed"
-                    raise ReplayError(payload[0])
-    finally:
-        for child, receiver in children:
+class ParallelRead:
+    """The partition groups of an opened `replay` read by `processes` forked children, which
+    start at once; `copy_to` writes their jsonl lines to a sink. Undecodable records are
+    reported on stderr by the child that met them.
+
+    Created before any other thread starts (e.g. a progress bar's): a fork copies only the
+    calling thread, and a lock another thread held at that moment stays held in the child."""
+
+    def __init__(self, replay: Replay, processes: int):
+        self.topic = replay.topic
+        context = multiprocessing.get_context("fork")
+        self._children = []
+        try:
+            for group in partition_groups(replay.range.partitions, processes):
+                part = _Part(replay.settings, replace(replay.range, partitions=tuple(group)),
+                             replay.where, replay.raw, replay.unmask)
+                receiver, sender = context.Pipe(duplex=False)
+                child = context.Process(target=_read_group, args=(part, sender), daemon=True)
+                child.start()
+                sender.close()  # the child holds its end: EOF here means the child is gone
+                self._children.append((child, receiver))
+        except BaseException:
+            self.close()
+            raise
+
+    def copy_to(self, sink, on_progress=None) -> ParallelResult:
+        """Write what the children send to `sink` until every one is done; then close."""
+        result = ParallelResult()
+        read_by: dict = {}
+        open_ends = {receiver: child for child, receiver in self._children}
+        try:
+            while open_ends:
+                for receiver in wait(list(open_ends)):
+                    try:
+                        kind, *payload = receiver.recv()
+                    except EOFError:
+                        child = open_ends.pop(receiver)
+                        child.join(5)
+                        raise ReplayError(
+                            f"a replay process reading {self.topic!r} stopped (exit code "
+                            f"{child.exitcode}) before finishing its partitions; see above"
+                        ) from None
+                    if kind == "lines":
+                        count, read, data = payload
+                        sink.write(data)
+                        result.written += count
+                        read_by[receiver] = read
+                        if on_progress is not None:
+                            on_progress(sum(read_by.values()))
+                    elif kind == "done":
+                        read, undecodable = payload
+                        read_by[receiver] = read
+                        result.undecodable += undecodable
+                        open_ends.pop(receiver).join(5)
+                    else:  # "failed"
+                        raise ReplayError(payload[0])
+        finally:
+            self.close()
+        result.read = sum(read_by.values())
+        return result
+
+    def close(self) -> None:
+        """Stop children still running (the reader went away, an error, Ctrl-C)."""
+        for child, receiver in self._children:
             if child.is_alive():
                 child.terminate()
                 child.join(5)
             receiver.close()
-    result.read = sum(read_by.values())
-    return result
+        self._children = []
 
 
 def _read_group(part: _Part, sender) -> None:
