@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
 from producer_django.events import context
 from producer_django.events.conf import pipeline_settings
@@ -61,8 +61,14 @@ def publish(
     # Plain SQL rather than Model.save(): this runs in every request that writes. Inside the
     # caller's transaction (the usual case) no atomic block of our own is needed.
     if connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            outbox.insert(cursor, connection.vendor, row, adapted_now)
+        try:
+            with connection.cursor() as cursor:
+                outbox.insert(cursor, connection.vendor, row, adapted_now)
+        except DatabaseError:
+            # What atomic(savepoint=False) did here: the caller's transaction may only roll
+            # back now (a version may be taken without its row).
+            connection.set_rollback(True)
+            raise
     else:
         with transaction.atomic(using=alias), connection.cursor() as cursor:
             outbox.insert(cursor, connection.vendor, row, adapted_now)

@@ -149,6 +149,35 @@ def health_reports_a_dead_relay_and_a_growing_backlog() -> dict:
     return found
 
 
+def publish_returns_the_stored_row_and_a_failed_insert_dooms_the_transaction() -> dict:
+    from django.db import DatabaseError, connection
+    from django.forms.models import model_to_dict
+
+    from producer_django.events import publish as publishing
+
+    with transaction.atomic():
+        returned = publishing.publish("StockAdjusted", {"sku": "S-1", "delta": 2, "reason": "r"})
+    stored = OutboxEvent.objects.get(pk=returned.pk)
+    found = {"same_fields": model_to_dict(returned) == model_to_dict(stored),
+             "created_at_equal": returned.created_at == stored.created_at}
+    real_insert = publishing.outbox.insert
+
+    def broken_insert(*args, **kwargs):
+        raise DatabaseError("disk I/O error")
+
+    publishing.outbox.insert = broken_insert
+    try:
+        with transaction.atomic():
+            try:
+                publishing.publish("StockAdjusted", {"sku": "S-1", "delta": 1, "reason": "r"})
+            except DatabaseError:
+                found["needs_rollback"] = connection.needs_rollback
+                connection.set_rollback(False)  # end the scenario's transaction cleanly
+    finally:
+        publishing.outbox.insert = real_insert
+    return found
+
+
 if __name__ == "__main__":
     setup_test_environment()  # responses carry their template context (messages)
     print(json.dumps(globals()[sys.argv[1]](), default=str))

@@ -125,3 +125,11 @@ def test_the_models_and_their_migrations_agree(tmp_path):
     )
     assert done.returncode == 0, f"a model change without its migration:\n{done.stdout}"
     assert "No changes detected" in done.stdout
+
+
+def test_publish_returns_the_stored_row_and_a_failed_insert_dooms_the_transaction(
+    migrated, tmp_path
+):
+    found = scenario("publish_returns_the_stored_row_and_a_failed_insert_dooms_the_transaction",
+                     migrated, tmp_path)
+    assert found == {"same_fields": True, "created_at_equal": True, "needs_rollback": True}
