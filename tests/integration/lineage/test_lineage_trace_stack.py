@@ -80,12 +80,14 @@ def test_trace_of_an_order_holds_what_it_caused(pipeline, stack):
             orders.append(placed.json()["order_id"])
 
     wanted = {"OrderPlaced", "NotificationRequested", "InventoryLevel", "SearchDocumentUpserted"}
-    # The last order: the inventory app publishes the newest level per SKU of each batch, so
-    # an earlier order of the same SKU in the same batch has no InventoryLevel of its own.
-    traced_order = orders[-1]
+    # The inventory app publishes the newest level per SKU of each batch. Both orders may land
+    # in one batch, and which of them the app applies last depends on which of shop.orders'
+    # partitions it reads first (orders are keyed by their id), so only one of them is sure to
+    # have an InventoryLevel of its own: trace whichever has.
+    traced_order = None
 
-    def traced():
-        result = pipeline_cli(stack, "trace", traced_order, "--json")
+    def trace_of(order_id: str):
+        result = pipeline_cli(stack, "trace", order_id, "--json")
         if result.returncode != 0:
             return None
         roots = json.loads(result.stdout)
@@ -95,7 +97,16 @@ def test_trace_of_an_order_holds_what_it_caused(pipeline, stack):
                    if note["causation_id"] == roots[0]["event_id"])
         return roots if wanted <= set(found) and done else None
 
-    wait_until(traced, WAIT_S, interval_s=2, what=f"the trace of order {traced_order}")
+    def traced():
+        nonlocal traced_order
+        for order_id in reversed(orders):
+            roots = trace_of(order_id)
+            if roots is not None:
+                traced_order = order_id
+                return roots
+        return None
+
+    wait_until(traced, WAIT_S, interval_s=2, what=f"the trace of either order {orders}")
     roots = traced()
     assert [r["event_type"] for r in roots] == ["OrderPlaced"] and roots[0]["matched"]
     order = roots[0]
