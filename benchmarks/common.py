@@ -113,12 +113,12 @@ _RATIOS = "Ratios are ours / baseline, measured side by side in the same run."
 def results_page(figures: list[Figure], command: str, previous: str = "") -> str:
     """RESULTS.md: the table with when, where and how it was measured.
 
-    A run of some benchmarks only (`previous` is the page so far) replaces the rows it
-    measured, keeps the others, and adds a line saying when and how it measured its rows."""
+    A run of some benchmarks only passes `previous`, the page so far: its rows replace those
+    of the same name, the others stay, and a line says when and how it measured its rows."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     run = f"{when} on a machine with {os.cpu_count()} cores, by `{command}`"
     kept = _rows_of(previous)
-    if command == "python -m benchmarks" or not kept:
+    if not kept:
         notes, rows = [f"Measured {run}. {_RATIOS}"], figures
     else:
         fresh = {f.name: f for f in figures}

@@ -6,9 +6,10 @@ partition groups of about equal size, reads each group in its own process, and w
 groups' lines to the one output as they arrive: each record stays in its partition's order, as
 in a single-process read (which interleaves partitions too).
 
-Children are forked (spawning one re-imports the CLI: about a second of CPU each). The parent
-closes its librdkafka client first, as a fork would not carry that client's threads over; so
-only a single-threaded program like the CLI may read in parallel.
+Children are forked (spawning one re-imports the CLI: about a second of CPU each), so they
+share the parent's Replay as it was set up. The parent closes its librdkafka client first, as a
+fork would not carry that client's threads over; so only a single-threaded program like the CLI
+may read in parallel.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
-import sys
 from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
 
@@ -24,10 +24,9 @@ from consumers.replay.errors import ReplayError
 from consumers.replay.ranges import PartitionRange, TopicRange
 from consumers.replay.session import Replay
 from consumers.replay.writers import JsonlWriter
-from schemas.config import ConnectionSettings
 
-# Below this many records per process, starting a process (about a second of imports) costs
-# more than it saves.
+# Below this many records per process, a process's start and the copy of its lines to the
+# parent cost about what it saves.
 MIN_RECORDS_PER_PROCESS = 200_000
 
 
@@ -38,9 +37,10 @@ def processes_for(replay: Replay, fmt: str, requested: int | None = None) -> int
     if fmt != "jsonl" or replay.limit is not None or replay.range is None:
         return 1
     busy = sum(1 for p in replay.range.partitions if p.size > 0)
-    cap = requested if requested is not None else (os.cpu_count() or 1)
-    by_size = replay.range.size // MIN_RECORDS_PER_PROCESS if requested is None else busy
-    return max(1, min(busy, cap, by_size))
+    if requested is not None:
+        return max(1, min(busy, requested))
+    by_size = replay.range.size // MIN_RECORDS_PER_PROCESS
+    return max(1, min(busy, os.cpu_count() or 1, by_size))
 
 
 def partition_groups(partitions: tuple[PartitionRange, ...], n: int) -> list[list[PartitionRange]]:
@@ -56,17 +56,6 @@ def partition_groups(partitions: tuple[PartitionRange, ...], n: int) -> list[lis
     return [g for g in groups if g]
 
 
-@dataclass(frozen=True)
-class _Part:
-    """What a child needs to read its group."""
-
-    settings: ConnectionSettings
-    range: TopicRange
-    where: list[str] | None
-    raw: bool
-    unmask: bool
-
-
 @dataclass
 class ParallelResult:
     written: int = 0
@@ -77,7 +66,7 @@ class ParallelResult:
 class ParallelRead:
     """The partition groups of an opened `replay` read by `processes` forked children, which
     start at once; `copy_to` writes their jsonl lines to a sink. Undecodable records are
-    reported on stderr by the child that met them.
+    reported by the child that met them, through `replay.on_undecodable`.
 
     Created before any other thread starts (e.g. a progress bar's): a fork copies only the
     calling thread, and a lock another thread held at that moment stays held in the child."""
@@ -88,10 +77,10 @@ class ParallelRead:
         self._children = []
         try:
             for group in partition_groups(replay.range.partitions, processes):
-                part = _Part(replay.settings, replace(replay.range, partitions=tuple(group)),
-                             replay.where, replay.raw, replay.unmask)
+                part = replace(replay.range, partitions=tuple(group))
                 receiver, sender = context.Pipe(duplex=False)
-                child = context.Process(target=_read_group, args=(part, sender), daemon=True)
+                child = context.Process(target=_read_group, args=(replay, part, sender),
+                                        daemon=True)
                 child.start()
                 sender.close()  # the child holds its end: EOF here means the child is gone
                 self._children.append((child, receiver))
@@ -145,13 +134,13 @@ class ParallelRead:
         self._children = []
 
 
-def _read_group(part: _Part, sender) -> None:
+def _read_group(parent: Replay, part: TopicRange, sender) -> None:
     """The child: read the group, send its jsonl lines batch by batch, then the counts."""
-    replay = Replay(part.settings, part.range.topic, where=part.where, raw=part.raw,
-                    unmask=part.unmask, fixed_range=part.range, allow_empty=True,
-                    on_undecodable=_report_undecodable)
+    replay = Replay(parent.settings, part.topic, where=parent.where, raw=parent.raw,
+                    unmask=parent.unmask, fixed_range=part, allow_empty=True,
+                    on_undecodable=parent.on_undecodable)
     buffer = io.BytesIO()
-    writer = JsonlWriter(buffer, raw=part.raw)
+    writer = JsonlWriter(buffer, raw=parent.raw)
     try:
         for batch in replay.batches():
             writer.write(batch)
@@ -162,11 +151,7 @@ def _read_group(part: _Part, sender) -> None:
     except KeyboardInterrupt:
         pass  # the parent stops too and says so
     except Exception as exc:  # noqa: BLE001 - reported by the parent, which exits non-zero
-        sender.send(("failed", f"reading {part.range.topic!r}: {type(exc).__name__}: {exc}"))
+        sender.send(("failed", f"reading {part.topic!r}: {type(exc).__name__}: {exc}"))
     finally:
         sender.close()
 
-
-def _report_undecodable(item) -> None:
-    # The same line a single-process export prints.
-    print(f"undecodable: {item.describe()}", file=sys.stderr, flush=True)
