@@ -20,6 +20,8 @@ the batch returns, and flushes everything sent before it commits their offsets. 
 batch body must go out at once (`force=True`; `Rekeyed.send` and `Context.emit(..., now=True)`
 do): faust would otherwise attach them to whichever event is current, and publish them only when
 that event's partition commits, after offsets of other partitions in the batch may already be.
+`Context.batches` (streams.base) is `batches` that also waits, before the batch is acked, until
+what the body emitted with `now=True` is delivered, and raises if it was not.
 """
 
 from __future__ import annotations

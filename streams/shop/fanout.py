@@ -22,7 +22,6 @@ import faust
 from schemas import catalog
 from schemas.errors import SerializationError
 from streams.base import Context, make_app
-from streams.batch import batches
 from streams.shop import fanout_rules as rules
 from streams.shop.settings import ShopSettings, from_env
 from streams.web import add_health, add_keyed_view
@@ -60,8 +59,8 @@ def build(settings: ShopSettings | None = None) -> faust.App:
 
     async def fan_out(stream):
         # A batch at a time (streams.batch): its sends go out at once, and faust acks the
-        # batch's events only after they are all handled.
-        async for events in batches(stream):
+        # batch's events only after they are all handled and what they emitted is delivered.
+        async for events in ctx.batches(stream):
             for event in events:
                 try:
                     await fan_out_one(event)
