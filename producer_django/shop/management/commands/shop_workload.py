@@ -4,7 +4,8 @@ Creates `--skus` products named `<prefix>-<n>` (with --setup), then performs `--
 adjustments spread over them, each in its own transaction with its StockAdjusted event.
 `--hold-ms` keeps each transaction open a random while after its event is written, so that
 concurrent writers commit out of outbox-id order. `--no-outbox` does the same domain write
-without the event (the benchmark's baseline).
+without the event (the benchmark's baseline); `--event-only` writes only the event, each in its
+own transaction (a relay latency run: the load the relay sees, with the least work per write).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, transaction
 
+from producer_django.events.publish import publish
 from producer_django.shop.catalog import services as catalog
 from producer_django.shop.inventory import services as inventory
 from producer_django.shop.inventory.models import StockLevel
@@ -32,7 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=float, default=0.0, help="events per second (0: max)")
         parser.add_argument("--hold-ms", type=float, default=0.0)
         parser.add_argument("--no-outbox", action="store_true")
+        parser.add_argument("--event-only", action="store_true")
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--start-at", type=float, default=None,
+                            help="wall-clock time (epoch seconds) to start at, so that "
+                                 "several writers run their rates at the same time")
 
     def handle(self, *args, **o):
         rng = random.Random(o["seed"])
@@ -43,7 +49,9 @@ class Command(BaseCommand):
                     catalog.create_product(sku, f"Item {sku}", 100, 1_000_000)
                 except IntegrityError:
                     pass
-        write = _write_only if o["no_outbox"] else _adjust
+        write = _write_only if o["no_outbox"] else _event_only if o["event_only"] else _adjust
+        if o["start_at"] is not None:
+            time.sleep(max(0.0, o["start_at"] - time.time()))
         started = time.perf_counter()
         for n in range(o["events"]):
             if o["rate"]:
@@ -59,6 +67,13 @@ class Command(BaseCommand):
 def _adjust(sku: str, hold_s: float) -> None:
     with transaction.atomic():
         inventory.adjust(sku, 1, "workload")
+        if hold_s:
+            time.sleep(hold_s)
+
+
+def _event_only(sku: str, hold_s: float) -> None:
+    with transaction.atomic():
+        publish("StockAdjusted", {"sku": sku, "delta": 1, "reason": "workload"})
         if hold_s:
             time.sleep(hold_s)
 
