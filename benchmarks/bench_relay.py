@@ -13,9 +13,10 @@ outbox of `--events` StockAdjusted rows over `--aggregates` skus, side by side i
               pre-serialized bytes, keys and headers, then flush
 
 Then four writers commit 500 events/s together for 10 s (each transaction writes one event,
-`shop_workload --event-only`) while `manage.py relay_outbox` runs as its own process; latency = published_at - created_at of each row (created just before its
-commit, published right after its delivery report). Prints p50, p99 and the rate the rows were
-committed at (first to last created_at). Target on PostgreSQL: 500/s held, p99 <= 100 ms.
+`shop_workload --event-only`) while `manage.py relay_outbox` runs as its own process;
+latency = published_at - created_at of each row (created just before its commit, published
+right after its delivery report). Prints p50, p99 and the rate the rows were committed at
+(first to last created_at). Target on PostgreSQL: 500/s held, p99 <= 100 ms.
 """
 
 from __future__ import annotations
