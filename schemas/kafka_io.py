@@ -29,20 +29,17 @@ def produce_blocking(
     was not queued). Raises PipelineError naming the topic if there is no room within
     `timeout_s` (the broker is unreachable or slower than the records come in).
     """
-    kwargs = {"value": value, "key": key}
-    if headers is not None:
-        kwargs["headers"] = headers
-    if on_delivery is not None:
-        kwargs["on_delivery"] = on_delivery
-    deadline = time.monotonic() + timeout_s
+    deadline = None  # set on the first full queue: most records are queued at once
     while True:
         try:
-            producer.produce(topic, **kwargs)
+            producer.produce(topic, value, key, on_delivery=on_delivery, headers=headers)
             return True
         except BufferError:
             if stop is not None and stop.is_set():
                 return False
-            if time.monotonic() >= deadline:
+            if deadline is None:
+                deadline = time.monotonic() + timeout_s
+            elif time.monotonic() >= deadline:
                 raise PipelineError(
                     f"cannot produce to {topic}: the producer's local queue stayed full for "
                     f"{timeout_s:g}s (is the broker reachable?)"

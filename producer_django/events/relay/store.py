@@ -71,12 +71,10 @@ class OutboxStore:
         with connections[self.alias].cursor() as cursor:
             cursor.execute(sql, [now or timezone.now(), self.batch_size])
             rows = cursor.fetchall()
+        # Columns in ClaimedRow's order; SQLite returns the payload as text, psycopg decodes it.
         return [
-            ClaimedRow(
-                id=r[0], event_type=r[1], topic=r[2], key=r[3],
-                payload=orjson.loads(r[4]) if isinstance(r[4], str | bytes) else r[4],
-                traceparent=r[5], attempts=r[6],
-            )
+            ClaimedRow(r[0], r[1], r[2], r[3],
+                       orjson.loads(r[4]) if isinstance(r[4], str | bytes) else r[4], r[5], r[6])
             for r in rows
         ]
 
