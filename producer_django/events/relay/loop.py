@@ -110,7 +110,7 @@ class Relay:
             if outcome.claimed == 0:
                 if until_empty and not self.store.has_pending():
                     return
-                stop.wait(self.settings.poll_interval_s)
+                self.store.wait_for_rows(self.settings.poll_interval_s, stop)
 
     def _refresh_statistics(self) -> None:
         try:

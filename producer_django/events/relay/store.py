@@ -10,6 +10,7 @@ seen" cursor: a row whose transaction commits late is simply pending until it is
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -46,12 +47,17 @@ _PUBLISHED_SQL = {
 }
 
 
+# The channel migration 0003's trigger notifies when a transaction that inserted rows commits.
+NOTIFY_CHANNEL = "events_outbox"
+
+
 class OutboxStore:
     def __init__(self, alias: str, batch_size: int, backoff_initial_s: float, backoff_max_s: float):
         self.alias = alias
         self.batch_size = batch_size
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self._listening = None  # the driver connection that LISTENs, on PostgreSQL
 
     @property
     def locks_rows(self) -> bool:
@@ -67,6 +73,9 @@ class OutboxStore:
         return _nothing()
 
     def claim(self, now: datetime | None = None) -> list[ClaimedRow]:
+        # Notifications so far are of commits this claim sees: drop them, so that a wait after
+        # an empty claim wakes only for newer rows (and the backlog stays one batch long).
+        self._drain_notifications()
         sql = _CLAIM_SQL + (_LOCK_SUFFIX if self.locks_rows else "")
         with connections[self.alias].cursor() as cursor:
             cursor.execute(sql, [now or timezone.now(), self.batch_size])
@@ -132,6 +141,36 @@ class OutboxStore:
         ]
         OutboxDeadLetter.objects.using(self.alias).bulk_create(letters)
         manager.filter(id__in=list(dead)).delete()
+
+    def wait_for_rows(self, timeout_s: float, stop: threading.Event) -> bool:
+        """Wait up to `timeout_s` for new rows, or until `stop` is set; True if woken by new
+        rows. On PostgreSQL a commit that inserted rows ends the wait at once (LISTEN/NOTIFY);
+        rows that only become due (a retry's available_at) are found when the time is up, as
+        on other databases."""
+        connection = self._listen()
+        if connection is None:
+            stop.wait(timeout_s)
+            return False
+        return any(True for _ in connection.notifies(timeout=timeout_s, stop_after=1))
+
+    def _listen(self):
+        """The driver connection LISTENing on NOTIFY_CHANNEL (None where there is no NOTIFY);
+        LISTENs again on a new connection (after a reset or a reconnect)."""
+        if not self.locks_rows:
+            return None
+        wrapper = connections[self.alias]
+        wrapper.ensure_connection()
+        if self._listening is not wrapper.connection:
+            with wrapper.cursor() as cursor:
+                cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._listening = wrapper.connection
+        return self._listening
+
+    def _drain_notifications(self) -> None:
+        connection = self._listening
+        if connection is not None and connection is connections[self.alias].connection:
+            for _ in connection.notifies(timeout=0):
+                pass
 
     def retry_delay(self, attempts: int) -> float:
         return min(self.backoff_initial_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)

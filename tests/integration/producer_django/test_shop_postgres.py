@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import subprocess
 import uuid
 
 import httpx
 import pytest
 
 from producer_django.shop.testing import ShopProcesses
+from producer_django.stack import manage_argv
 from producer_django.testing import (
     TemporaryPostgres,
     order_problems,
@@ -116,3 +119,52 @@ def test_concurrent_relays_skip_no_row_when_writers_commit_out_of_order(
         for n in range(3)
     ]
     print(f"log duplicates: {len(events) - len(seen)}; relay logs: {delivered_by}")
+
+
+# Run by `manage.py shell -c` against the PostgreSQL shop: an idle relay's store is woken by a
+# commit that inserted outbox rows, not by one that rolled back, and a claim takes the
+# notifications of rows it sees.
+_WAKE_UP = """
+import threading
+from django.db import transaction
+from producer_django.events.publish import publish
+from producer_django.events.relay.store import OutboxStore
+
+store = OutboxStore("default", 100, 1.0, 2.0)
+stop = threading.Event()
+
+def write(commit):
+    try:
+        with transaction.atomic():
+            publish("StockAdjusted", {"sku": "{sku}", "delta": 1, "reason": "wake"})
+            if not commit:
+                raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+
+def in_thread(commit):
+    thread = threading.Thread(target=write, args=(commit,))
+    thread.start()
+    thread.join()
+
+print("idle", store.wait_for_rows(0.2, stop))
+in_thread(commit=False)
+print("rolled back", store.wait_for_rows(0.5, stop))
+in_thread(commit=True)
+print("committed", store.wait_for_rows(120, stop))
+in_thread(commit=True)
+with store.batch():
+    print("claimed", len(store.claim()) >= 1)
+print("after claim", store.wait_for_rows(0.2, stop))
+"""
+
+
+def test_an_idle_relay_wakes_when_outbox_rows_commit(pg_shop):
+    script = _WAKE_UP.replace("{sku}", "wake-" + uuid.uuid4().hex[:8])
+    done = subprocess.run(manage_argv("shell", "-c", script), env={**os.environ, **pg_shop.env},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    # The last lines: Django's shell may first print what it imported.
+    assert done.stdout.splitlines()[-5:] == [
+        "idle False", "rolled back False", "committed True", "claimed True", "after claim False",
+    ], done.stdout + done.stderr

@@ -33,6 +33,9 @@ class FakeStore:
     def has_pending(self):
         return bool(self.batches)
 
+    def wait_for_rows(self, timeout_s, stop):
+        stop.wait(timeout_s)
+
     def cleanup(self, cutoff):
         self.cleanups += 1
         return 0
