@@ -33,11 +33,14 @@ logger = logging.getLogger(__name__)
 
 SOURCE_TOPICS = ("shop.products", "shop.orders", "shop.inventory")
 CHANGE_PARTITIONS = 3
+INVENTORY_LINGER_S = 0.002
 
 
 def build(settings: ShopSettings | None = None) -> faust.App:
     settings = settings or from_env("inventory")
-    app = make_app(settings.stream)
+    # Each record of changes writes a changelog record and an InventoryLevel per SKU: 2 ms of
+    # linger puts them in a few produce requests.
+    app = make_app(settings.stream, producer_linger_s=INVENTORY_LINGER_S)
     ctx = Context(app, settings.stream)
     # Keys are JSON here as in the tables' changelogs (faust's choice for str keys): faust's
     # web routing hashes the changelog key bytes to find a SKU's owner, so a SKU must land in
@@ -96,7 +99,7 @@ def build(settings: ShopSettings | None = None) -> faust.App:
             threshold=settings.low_stock_threshold, producer=ctx.producer_name,
         )
         if outcome.level is not None:
-            await ctx.emit(levels, "InventoryLevel", outcome.level)
+            await ctx.emit(levels, "InventoryLevel", outcome.level, now=True)
         for alert in outcome.alerts:
             await ctx.emit(alerts, "LowStockDetected", alert)
         # A batch of duplicates writes the same state again: before a crash, the local store
