@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -49,6 +50,7 @@ _PUBLISHED_SQL = {
 
 # The channel migration 0003's trigger notifies when a transaction that inserted rows commits.
 NOTIFY_CHANNEL = "events_outbox"
+_STOP_CHECK_S = 0.5
 
 
 class OutboxStore:
@@ -151,7 +153,16 @@ class OutboxStore:
         if connection is None:
             stop.wait(timeout_s)
             return False
-        return any(True for _ in connection.notifies(timeout=timeout_s, stop_after=1))
+        deadline = time.monotonic() + timeout_s
+        # In slices, so that a long POLL_INTERVAL_S does not delay a stop (SIGTERM).
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            slice_s = min(remaining, _STOP_CHECK_S)
+            if any(True for _ in connection.notifies(timeout=slice_s, stop_after=1)):
+                return True
+        return False
 
     def _listen(self):
         """The driver connection LISTENing on NOTIFY_CHANNEL (None where there is no NOTIFY);
