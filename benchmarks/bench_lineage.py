@@ -58,20 +58,21 @@ def _partitions(settings, topic: str) -> list[int]:
 
 
 def _ends(settings, topic: str) -> dict[tuple[str, int], int]:
+    consumer = Consumer(settings.kafka_conf(**{"group.id": "bench-lineage-watermarks"}))
     # Retried for a while: right after the catalog creates the topic, a partition may have no
     # leader yet (one full run failed on NOT_LEADER_FOR_PARTITION here).
     deadline = time.monotonic() + 30
-    while True:
-        consumer = Consumer(settings.kafka_conf(**{"group.id": "bench-lineage-watermarks"}))
-        try:
-            return {(topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p), 10)[1]
-                    for p in _partitions(settings, topic)}
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-        finally:
-            consumer.close()
-        time.sleep(1)
+    try:
+        while True:
+            try:
+                return {(topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p), 10)[1]
+                        for p in _partitions(settings, topic)}
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+    finally:
+        consumer.close()
 
 
 def _start_at_end(settings, group: str, topics: list[str]) -> None:
