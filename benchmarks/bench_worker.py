@@ -41,7 +41,7 @@ from deploy.runtime.ports import free_port
 from deploy.runtime.process import ProcessSpec
 from deploy.stack import INFRASTRUCTURE, Ports, Stack
 from schemas import registry
-from schemas.kafka_io import produce_blocking
+from schemas.kafka_io import BULK_CONSUMER_CONF, produce_blocking
 from schemas.serde import EventDeserializer, EventSerializer, event_headers
 
 TARGET = 0.6
@@ -103,7 +103,7 @@ def _raw_rate(settings, client, topic: str, records: int) -> float:
     deserializer = EventDeserializer(client)
     consumer = Consumer(settings.kafka_conf(**{
         "group.id": f"bench-raw-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
-        "auto.offset.reset": "earliest"}))
+        "auto.offset.reset": "earliest", **BULK_CONSUMER_CONF}))
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
     seen = 0
     started = None

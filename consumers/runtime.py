@@ -64,7 +64,7 @@ from schemas.errors import (
     PipelineError,
     ServiceUnavailable,
 )
-from schemas.kafka_io import produce_blocking
+from schemas.kafka_io import BULK_CONSUMER_CONF, produce_blocking
 from schemas.refusals import refusal
 from schemas.serde import EventDeserializer
 
@@ -295,6 +295,7 @@ class Worker:
             # A crashed member's partitions move on after 10 s; a restarted member with the same
             # instance id (static membership) takes them back at once.
             "session.timeout.ms": 10000,
+            **BULK_CONSUMER_CONF,
         }
         if self.options.instance_id:
             conf["group.instance.id"] = self.options.instance_id

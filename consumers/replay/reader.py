@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from consumers.replay.errors import ReplayError
 from consumers.replay.ranges import TopicRange
 from schemas.config import ConnectionSettings
+from schemas.kafka_io import BULK_CONSUMER_CONF
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def make_consumer(settings: ConnectionSettings, **overrides) -> Consumer:
             "fetch.max.bytes": 64 * 1024 * 1024,
             "max.partition.fetch.bytes": 16 * 1024 * 1024,
             "queued.max.messages.kbytes": 256 * 1024,
+            **BULK_CONSUMER_CONF,
             "socket.timeout.ms": max(1000, int(settings.timeout_s * 1000)),
             "error_cb": _log_client_error,
         }

@@ -135,3 +135,10 @@ def test_search_indexer_ignores_a_stale_version(tmp_path):
                offset_=1),
     ])
     assert [h["title"] for h in search(worker.database, "lamp")] == ["Lamp new"]
+
+
+def test_the_worker_consumer_refills_its_fetch_queue_without_a_one_second_pause(tmp_path):
+    from schemas.kafka_io import BULK_CONSUMER_CONF
+
+    conf = _worker(tmp_path)._consumer_conf()
+    assert BULK_CONSUMER_CONF.items() <= conf.items()

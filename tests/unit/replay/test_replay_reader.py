@@ -74,3 +74,14 @@ def test_a_stalled_partition_is_an_error_not_a_hang():
 def test_empty_range_reads_nothing():
     consumer = FakeConsumer([])
     assert list(read_batches(consumer, topic_range((0, 4, 4)))) == []
+
+
+def test_bulk_readers_refill_their_fetch_queue_without_librdkafkas_one_second_pause():
+    # librdkafka refuses unknown keys when the client is built: this also proves the installed
+    # version knows fetch.queue.backoff.ms.
+    from consumers.replay.reader import make_consumer
+    from schemas.config import ConnectionSettings
+    from schemas.kafka_io import BULK_CONSUMER_CONF
+
+    assert BULK_CONSUMER_CONF["fetch.queue.backoff.ms"] < 1000
+    make_consumer(ConnectionSettings(bootstrap_servers="127.0.0.1:1")).close()
