@@ -12,6 +12,12 @@ outbox of `--events` StockAdjusted rows over `--aggregates` skus, side by side i
     raw       a plain confluent-kafka Producer sending the same      target: relay >= 0.15
               pre-serialized bytes, keys and headers, then flush
 
+Two reported ceilings say how far each target is from reach on the machine it runs on. The
+relay's Kafka side alone (serialize, produce and wait for the reports of the same rows, in the
+same batches, with no database) vs the db-only drain bounds relay / db-only from above, however
+the relay overlapped claiming with producing; the db-only drain vs the raw producer bounds
+relay / raw the same way.
+
 Then four writers commit 500 events/s together for 10 s (each transaction writes one event,
 `shop_workload --event-only`) while `manage.py relay_outbox` runs as its own process;
 latency = published_at - created_at of each row (created just before its commit, published
@@ -66,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             if r is not None:
                 ok &= report(f"relay vs db-only drain ({db})", *r["db_only"], TARGET_DB_ONLY)
                 ok &= report(f"relay vs raw producer ({db})", *r["raw"], TARGET_RAW)
+                report(f"ceiling: relay Kafka side alone vs db-only drain ({db})",
+                       *r["kafka_side"], None)
+                report(f"ceiling: db-only drain vs raw producer ({db})", *r["db_vs_raw"], None)
                 lat = r["latency"]
                 measured = (f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms "
                             f"({lat['events']} events committed at {lat['rate']:.0f}/s)")
@@ -89,6 +98,7 @@ def _child(args) -> int:
 
     from producer_django.events.models import OutboxEvent
     from producer_django.events.publish import publish
+    from producer_django.events.relay.rows import ClaimedRow
     from producer_django.events.relay.runner import build_relay
     from producer_django.events.relay.sender import SendResult
     from schemas.kafka_io import produce_blocking
@@ -143,10 +153,23 @@ def _child(args) -> int:
         raw_producer.flush(60)
         return len(wire)
 
+    # The rows as claims return them, in claim-sized batches, for the Kafka side alone.
+    batches = [
+        [ClaimedRow(r.id, r.event_type, r.topic, r.key, r.payload, r.traceparent, 0)
+         for r in rows[i:i + store.batch_size]]
+        for i in range(0, len(rows), store.batch_size)
+    ]
+
+    def kafka_side() -> int:
+        return sum(sender.send(batch, progress=lambda: None).delivered for batch in batches)
+
     assert ours() == args.events  # warm-up, and proof every row goes through
+    assert kafka_side() == args.events
     results = {
         "db_only": side_by_side(ours, db_only, rounds=args.rounds),
         "raw": side_by_side(ours, raw, rounds=args.rounds),
+        "kafka_side": side_by_side(kafka_side, db_only, rounds=args.rounds),
+        "db_vs_raw": side_by_side(db_only, raw, rounds=args.rounds),
         "latency": _latency(connection),
     }
     sender.close()
