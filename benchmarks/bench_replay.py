@@ -14,6 +14,10 @@ Targets: decoded >= 0.5 of kcat's rate, raw >= 0.9. Both run with the default pr
 process per partition group, up to one per core); the same reads with `--processes 1` follow,
 then one round of each file export (csv, avro, parquet; skip them with --no-exports) against
 kcat. kcat is a benchmark-only dependency (`apt-get install kcat`).
+
+A reported ceiling comes first: the least a Python replay can do, one process reading the topic
+with the replay's consumer settings and writing each value and a newline (what kcat prints),
+with no decoding or formatting (`python -m benchmarks.replay_floor TOPIC`).
 """
 
 from __future__ import annotations
@@ -154,6 +158,10 @@ def run(events: int, rounds: int, export_formats=EXPORT_FORMATS) -> bool:
             env,
             events,
         )
+        floor = timed_command([sys.executable, "-m", "benchmarks.replay_floor", TOPIC], env,
+                              events)
+        ours, base = side_by_side(floor, baseline, rounds)
+        report(f"ceiling: bare Python consume loop vs kcat ({events:,})", ours, base, None)
         replay = [sys.executable, "-m", "deploy.cli", "replay", TOPIC, "--no-progress"]
         decoded = timed_command(replay, env, events)
         raw = timed_command([*replay, "--raw"], env, events)
