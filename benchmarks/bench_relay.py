@@ -15,7 +15,7 @@ outbox of `--events` StockAdjusted rows over `--aggregates` skus, side by side i
 Two reported ceilings say how far each target is from reach on the machine it runs on. The
 relay's Kafka side alone (serialize, produce and wait for the reports of the same rows, in the
 same batches, with no database) vs the db-only drain bounds relay / db-only from above, however
-the relay overlapped claiming with producing; the db-only drain vs the raw producer bounds
+one relay overlapped claiming with producing; the db-only drain vs the raw producer bounds
 relay / raw the same way.
 
 Then four writers commit 500 events/s together for 10 s (each transaction writes one event,
